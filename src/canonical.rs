@@ -1,0 +1,405 @@
+//! The canonical request of SigV4: one implementation, used by both the verifier and the signer.
+//!
+//! Everything here writes into a [`Sink`], so the verifier can hash the canonical request as it is
+//! produced (no intermediate string) while the signer's debug output and the tests can collect it.
+
+use std::borrow::Cow;
+
+use http::HeaderMap;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
+
+use crate::config::{PathNormalization, PercentEncoding};
+
+/// Bytes SigV4 leaves unencoded: `A-Z a-z 0-9 - . _ ~`.
+pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The path set: the unreserved bytes and `/`.
+const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// Where canonical text goes: a hasher, or a buffer when the text itself is wanted.
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+
+    fn put_str(&mut self, s: &str) {
+        self.put(s.as_bytes());
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// Lower-case hex of a 32-byte digest, without allocating.
+pub(crate) fn hex32(digest: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // hex::encode_to_slice only fails on a length mismatch, which the array types rule out.
+    let _ = hex::encode_to_slice(digest, &mut out);
+    out
+}
+
+/// Hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Removes dot segments and collapses repeated `/` the way AWS's SDKs do for non-S3 services
+/// (RFC 3986 §5.2.4, plus empty segments dropped); the result is absolute and keeps a
+/// trailing slash when the input ends in `/`, `/.` or `/..`.
+pub fn normalize_path(path: &str) -> Cow<'_, str> {
+    if path.is_empty() {
+        return Cow::Borrowed("/");
+    }
+    let absolute = path.starts_with('/');
+    if absolute && !path.contains("//") && !path.contains('.') {
+        return Cow::Borrowed(path);
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                kept.pop();
+            }
+            other => kept.push(other),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for segment in &kept {
+        out.push('/');
+        out.push_str(segment);
+    }
+    let trailing = ["/", "/.", "/.."].iter().any(|end| path.ends_with(end)) || path == "." || path == "..";
+    if out.is_empty() || trailing {
+        out.push('/');
+    }
+    Cow::Owned(out)
+}
+
+/// The canonical URI of a request path as it arrived on the wire (still percent-encoded).
+pub(crate) fn canonical_path(
+    path: &str,
+    normalization: PathNormalization,
+    encoding: PercentEncoding,
+) -> Cow<'_, str> {
+    let path = match normalization {
+        PathNormalization::Enabled => normalize_path(path),
+        PathNormalization::Disabled if path.is_empty() => Cow::Borrowed("/"),
+        PathNormalization::Disabled => Cow::Borrowed(path),
+    };
+    match encoding {
+        PercentEncoding::Single => path,
+        PercentEncoding::Double => match path {
+            Cow::Borrowed(p) => Cow::from(percent_encoding::utf8_percent_encode(p, PATH)),
+            Cow::Owned(p) => {
+                Cow::Owned(percent_encoding::utf8_percent_encode(&p, PATH).to_string())
+            }
+        },
+    }
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Whether a raw query component is already in canonical form (so it can be borrowed).
+fn is_canonical_component(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            match (raw.get(i + 1), raw.get(i + 2)) {
+                (Some(&h), Some(&l))
+                    if matches!(h, b'0'..=b'9' | b'A'..=b'F')
+                        && matches!(l, b'0'..=b'9' | b'A'..=b'F') =>
+                {
+                    let byte = (hex_val(h).unwrap_or(0) << 4) | hex_val(l).unwrap_or(0);
+                    if is_unreserved(byte) {
+                        return false;
+                    }
+                    i += 3;
+                }
+                _ => return false,
+            }
+        } else if is_unreserved(b) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Decodes a query component as `application/x-www-form-urlencoded` does (`+` is a space;
+/// a `%` not followed by two hex digits stays literal), into bytes.
+pub(crate) fn form_decode(raw: &str) -> Cow<'_, [u8]> {
+    let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex_val),
+                bytes.get(i + 2).copied().and_then(hex_val),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h << 4) | l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Decodes a query component to text (lossy for bytes that are not UTF-8).
+pub(crate) fn form_decode_str(raw: &str) -> Cow<'_, str> {
+    match form_decode(raw) {
+        Cow::Borrowed(_) => Cow::Borrowed(raw),
+        Cow::Owned(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        },
+    }
+}
+
+/// Encodes bytes with SigV4's set: everything but the unreserved characters.
+pub(crate) fn encode_component(bytes: &[u8]) -> String {
+    percent_encoding::percent_encode(bytes, UNRESERVED).to_string()
+}
+
+/// The canonical form of one raw (wire) query key or value.
+pub(crate) fn canonical_component(raw: &str) -> Cow<'_, str> {
+    if is_canonical_component(raw.as_bytes()) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(encode_component(&form_decode(raw)))
+    }
+}
+
+/// A query parameter in canonical (encoded) form.
+pub(crate) type QueryPair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Splits a raw query string into canonical pairs, in wire order. Empty pieces (`a&&b`) are
+/// skipped; a key without `=` has an empty value.
+pub(crate) fn query_pairs(query: &str) -> Vec<QueryPair<'_>> {
+    query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            (canonical_component(k), canonical_component(v))
+        })
+        .collect()
+}
+
+/// Writes the canonical query string of sorted `pairs`, leaving out the keys in `skip`.
+pub(crate) fn write_query<S: Sink>(sink: &mut S, pairs: &[QueryPair<'_>], skip: &[&str]) {
+    let mut first = true;
+    for (k, v) in pairs.iter().filter(|(k, _)| !skip.contains(&&**k)) {
+        if !first {
+            sink.put(b"&");
+        }
+        first = false;
+        sink.put_str(k);
+        sink.put(b"=");
+        sink.put_str(v);
+    }
+}
+
+/// Sorts canonical pairs by key, then by value (byte order of the encoded forms).
+pub(crate) fn sort_pairs(pairs: &mut [QueryPair<'_>]) {
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+}
+
+/// Writes a header value trimmed of surrounding spaces, with inner runs of spaces folded to one.
+pub(crate) fn write_header_value<S: Sink>(sink: &mut S, value: &[u8]) {
+    let start = value.iter().position(|&b| b != b' ').unwrap_or(value.len());
+    let end = value.iter().rposition(|&b| b != b' ').map_or(start, |p| p + 1);
+    let value = value.get(start..end).unwrap_or_default();
+    let mut run_start = 0;
+    let mut prev_space = false;
+    for (i, &b) in value.iter().enumerate() {
+        if b == b' ' && prev_space {
+            // Flush what came before this extra space and skip it.
+            sink.put(value.get(run_start..i).unwrap_or_default());
+            run_start = i + 1;
+        }
+        prev_space = b == b' ';
+    }
+    sink.put(value.get(run_start..).unwrap_or_default());
+}
+
+/// The parts of a canonical request. Both the signer and the verifier fill one of these in.
+pub(crate) struct CanonicalRequest<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: Cow<'a, str>,
+    /// Sorted canonical query pairs.
+    pub(crate) query: &'a [QueryPair<'a>],
+    /// Query keys left out (`X-Amz-Signature`, or a token added after signing).
+    pub(crate) skip: &'a [&'a str],
+    pub(crate) headers: &'a HeaderMap,
+    /// The value used for `host` (the `Host` header, the URI authority or a trusted forwarded host).
+    pub(crate) host: Option<&'a str>,
+    /// The signed header names, `;`-separated, lower-case, sorted.
+    pub(crate) signed_headers: &'a str,
+    pub(crate) payload_hash: &'a str,
+}
+
+impl CanonicalRequest<'_> {
+    pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
+        sink.put_str(self.method);
+        sink.put(b"\n");
+        sink.put_str(&self.path);
+        sink.put(b"\n");
+        write_query(sink, self.query, self.skip);
+        sink.put(b"\n");
+        for name in self.signed_headers.split(';') {
+            sink.put_str(name);
+            sink.put(b":");
+            if name.eq_ignore_ascii_case("host") {
+                if let Some(host) = self.host {
+                    write_header_value(sink, host.as_bytes());
+                }
+            } else {
+                for (i, value) in self.headers.get_all(name).iter().enumerate() {
+                    if i > 0 {
+                        sink.put(b",");
+                    }
+                    write_header_value(sink, value.as_bytes());
+                }
+            }
+            sink.put(b"\n");
+        }
+        sink.put(b"\n");
+        sink.put_str(self.signed_headers);
+        sink.put(b"\n");
+        sink.put_str(self.payload_hash);
+    }
+
+    /// SHA-256 of the canonical request.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        self.write(&mut hasher);
+        hasher.finalize().into()
+    }
+
+    /// The canonical request as text (debug output and tests).
+    pub(crate) fn to_text(&self) -> String {
+        let mut buf = Vec::new();
+        self.write(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_like_the_sdks() {
+        let cases = [
+            ("", "/"),
+            ("/", "/"),
+            ("//example//", "/example/"),
+            ("/example1/example2/../..", "/"),
+            ("/example/..", "/"),
+            ("/./example", "/example"),
+            ("/example/.", "/example/"),
+            ("/a/b/c/./../../g", "/a/g"),
+            ("/../foo", "/foo"),
+            ("/foo%2F.%2Fbar", "/foo%2F.%2Fbar"),
+            ("/a.b/c", "/a.b/c"),
+            ("relative/x", "/relative/x"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_path(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn double_encoding_encodes_the_wire_path_again() {
+        let p = canonical_path(
+            "/test/@connections/JBDvjfGEIAMCERw%3D",
+            PathNormalization::Enabled,
+            PercentEncoding::Double,
+        );
+        assert_eq!(p, "/test/%40connections/JBDvjfGEIAMCERw%253D");
+        let p = canonical_path("/a%20b", PathNormalization::Disabled, PercentEncoding::Single);
+        assert_eq!(p, "/a%20b");
+    }
+
+    #[test]
+    fn query_components_are_decoded_then_strictly_encoded() {
+        assert_eq!(canonical_component("abc-._~"), "abc-._~");
+        assert_eq!(canonical_component("a+b"), "a%20b");
+        assert_eq!(canonical_component("a%2bb"), "a%2Bb");
+        assert_eq!(canonical_component("%41"), "A");
+        assert_eq!(canonical_component("a%2"), "a%252");
+        assert_eq!(canonical_component("a/b"), "a%2Fb");
+        assert_eq!(canonical_component("%FF"), "%FF");
+        assert_eq!(canonical_component("ሴ"), "%E1%88%B4");
+    }
+
+    #[test]
+    fn query_sorts_by_key_then_value() {
+        let mut pairs = query_pairs("Param-3=Value3&Param=Value2&%E1%88%B4=Value1&b&a=2&a=1&&");
+        sort_pairs(&mut pairs);
+        let mut out = Vec::new();
+        write_query(&mut out, &pairs, &[]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "%E1%88%B4=Value1&Param=Value2&Param-3=Value3&a=1&a=2&b="
+        );
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_folded() {
+        for (input, want) in [
+            ("  a   b  c ", "a b c"),
+            ("", ""),
+            ("   ", ""),
+            ("x", "x"),
+            ("a\tb", "a\tb"),
+        ] {
+            let mut out = Vec::new();
+            write_header_value(&mut out, input.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "input {input:?}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Verifier settings: plain data with documented defaults.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_sigv4::{UnsignedPayload, VerifierConfig};
+//!
+//! let config = VerifierConfig::new("eu-west-1", "execute-api")
+//!     .with_clock_skew(Duration::from_secs(60))
+//!     .with_unsigned_payload(UnsignedPayload::Rejected);
+//! assert_eq!(config.regions, vec!["eu-west-1".to_string()]);
+//! assert_eq!(config.max_body_bytes, 10 * 1024 * 1024);
+//! ```
+
+use std::time::Duration;
+
+use http::HeaderName;
+
+/// How the canonical URI encodes the request path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PercentEncoding {
+    /// Every byte of the wire path except unreserved characters and `/` is encoded again, so `%`
+    /// becomes `%25`. What AWS SDKs do for every service but S3 (the default).
+    #[default]
+    Double,
+    /// The wire path is used as it is (already encoded once). S3's rule.
+    Single,
+}
+
+/// Whether dot segments and repeated slashes are removed from the path before signing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PathNormalization {
+    /// `/a/./b/../c//d` signs as `/a/c/d` (the default; every service but S3).
+    #[default]
+    Enabled,
+    /// The path is signed as sent (S3).
+    Disabled,
+}
+
+/// Whether a signed `x-amz-content-sha256: UNSIGNED-PAYLOAD` is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnsignedPayload {
+    /// Accepted: the body is passed on without being hashed (the default).
+    #[default]
+    Allowed,
+    /// Rejected with `InvalidSignatureException`.
+    Rejected,
+}
+
+/// What the payload line of a presigned request's canonical request is, when the query has no
+/// `X-Amz-Content-Sha256`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PresignedPayload {
+    /// The SHA-256 of the body, as botocore and aws4 sign presigned URLs for non-S3 services
+    /// (the default).
+    #[default]
+    Hashed,
+    /// `UNSIGNED-PAYLOAD`, S3's rule.
+    Unsigned,
+}
+
+/// Forwarded headers that may replace the `Host` header when rebuilding the canonical request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForwardedHost {
+    /// `X-Forwarded-Host` (its first value).
+    XForwardedHost,
+    /// The `host=` parameter of the first element of `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+/// Whether a signature mismatch tells the caller what the server computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MismatchDetail {
+    /// The standard message only (the default).
+    #[default]
+    Hidden,
+    /// Append the canonical request and string to sign the server computed, as older API
+    /// Gateway deployments did. Useful while debugging a client; it reveals no secret, but it
+    /// does show every signed header value to whoever sent the request.
+    CanonicalRequest,
+}
+
+/// Settings of a [`Verifier`](crate::Verifier).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifierConfig {
+    /// Regions a credential scope may name. Default: `["us-east-1"]`.
+    pub regions: Vec<String>,
+    /// Services a credential scope may name; the first is the one error messages ask for.
+    /// Default: `["execute-api"]`.
+    pub services: Vec<String>,
+    /// How far the request date may be from the server's clock, either way. Default: 5 minutes
+    /// (API Gateway's window).
+    pub clock_skew: Duration,
+    /// Whether `UNSIGNED-PAYLOAD` is accepted. Default: [`UnsignedPayload::Allowed`].
+    pub unsigned_payload: UnsignedPayload,
+    /// Largest body the verifier buffers to hash; a larger one is answered with 413.
+    /// Default: 10 MiB (API Gateway's limit).
+    pub max_body_bytes: usize,
+    /// Path encoding. Default: [`PercentEncoding::Double`].
+    pub percent_encoding: PercentEncoding,
+    /// Path normalisation. Default: [`PathNormalization::Enabled`].
+    pub path_normalization: PathNormalization,
+    /// Payload line of presigned requests. Default: [`PresignedPayload::Hashed`].
+    pub presigned_payload: PresignedPayload,
+    /// Headers trusted to carry the original host, in order of preference. Default: none —
+    /// only set this behind a proxy that overwrites them.
+    pub forwarded_host: Vec<ForwardedHost>,
+    /// Headers that must be among the signed headers besides `host`. Default: none.
+    pub required_signed_headers: Vec<HeaderName>,
+    /// Whether a mismatch message carries the canonical request. Default: hidden.
+    pub mismatch_detail: MismatchDetail,
+    /// How many derived signing keys to keep. Default: 1024.
+    pub signing_key_cache: usize,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            regions: vec!["us-east-1".to_owned()],
+            services: vec!["execute-api".to_owned()],
+            clock_skew: Duration::from_secs(300),
+            unsigned_payload: UnsignedPayload::Allowed,
+            max_body_bytes: 10 * 1024 * 1024,
+            percent_encoding: PercentEncoding::Double,
+            path_normalization: PathNormalization::Enabled,
+            presigned_payload: PresignedPayload::Hashed,
+            forwarded_host: Vec::new(),
+            required_signed_headers: Vec::new(),
+            mismatch_detail: MismatchDetail::Hidden,
+            signing_key_cache: 1024,
+        }
+    }
+}
+
+impl VerifierConfig {
+    /// Defaults, accepting one region and one service.
+    pub fn new(region: impl Into<String>, service: impl Into<String>) -> Self {
+        Self {
+            regions: vec![region.into()],
+            services: vec![service.into()],
+            ..Self::default()
+        }
+    }
+
+    /// S3's rules: single encoding, no path normalisation, unsigned presigned payloads.
+    pub fn s3(mut self) -> Self {
+        self.percent_encoding = PercentEncoding::Single;
+        self.path_normalization = PathNormalization::Disabled;
+        self.presigned_payload = PresignedPayload::Unsigned;
+        self
+    }
+
+    /// Also accepts `region`.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.regions.push(region.into());
+        self
+    }
+
+    /// Also accepts `service` (after the ones already set).
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.services.push(service.into());
+        self
+    }
+
+    /// Sets the clock-skew window.
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Sets whether `UNSIGNED-PAYLOAD` is accepted.
+    pub fn with_unsigned_payload(mut self, unsigned: UnsignedPayload) -> Self {
+        self.unsigned_payload = unsigned;
+        self
+    }
+
+    /// Sets the body limit.
+    pub fn with_max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Sets the path encoding.
+    pub fn with_percent_encoding(mut self, encoding: PercentEncoding) -> Self {
+        self.percent_encoding = encoding;
+        self
+    }
+
+    /// Sets path normalisation.
+    pub fn with_path_normalization(mut self, normalization: PathNormalization) -> Self {
+        self.path_normalization = normalization;
+        self
+    }
+
+    /// Trusts a forwarded-host header (appended to the preference list).
+    pub fn with_forwarded_host(mut self, header: ForwardedHost) -> Self {
+        self.forwarded_host.push(header);
+        self
+    }
+
+    /// Requires `header` to be signed.
+    pub fn with_required_signed_header(mut self, header: HeaderName) -> Self {
+        self.required_signed_headers.push(header);
+        self
+    }
+
+    /// Sets what a signature mismatch reveals.
+    pub fn with_mismatch_detail(mut self, detail: MismatchDetail) -> Self {
+        self.mismatch_detail = detail;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ConfigError;
+        if self.regions.is_empty() || self.regions.iter().any(String::is_empty) {
+            return Err(ConfigError::new("regions must be a non-empty list of non-empty names"));
+        }
+        if self.services.is_empty() || self.services.iter().any(String::is_empty) {
+            return Err(ConfigError::new("services must be a non-empty list of non-empty names"));
+        }
+        if self.clock_skew > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError::new("clock_skew must be at most a week"));
+        }
+        if self.signing_key_cache == 0 {
+            return Err(ConfigError::new("signing_key_cache must hold at least one key"));
+        }
+        Ok(())
+    }
+}

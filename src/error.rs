@@ -1,0 +1,284 @@
+//! Rejections (why a request was turned away) and configuration errors.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use http::StatusCode;
+
+/// Why a request was rejected. Each kind maps to one status, one `x-amzn-ErrorType` and one
+/// message shape of Amazon API Gateway (see the crate docs for the table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No `Authorization` header and no `X-Amz-Algorithm` query parameter.
+    MissingAuthentication,
+    /// Both an `Authorization` header and presigned query parameters.
+    MultipleAuthMechanisms,
+    /// The `Authorization` header is not `ALGORITHM key=value, …`.
+    MalformedAuthorization,
+    /// A required part of the signature is missing.
+    MissingParameter,
+    /// An algorithm other than `AWS4-HMAC-SHA256`.
+    UnsupportedAlgorithm,
+    /// An authentication parameter given twice.
+    DuplicateParameter,
+    /// `X-Amz-Expires` is not an integer in `1..=604800`.
+    InvalidExpires,
+    /// `host` (or another required header) is not signed.
+    HeaderNotSigned,
+    /// The request date is not in ISO-8601 basic format.
+    MalformedDate,
+    /// The request date is older than the clock-skew window allows.
+    RequestTooOld,
+    /// The request date is later than the clock-skew window allows.
+    RequestTooNew,
+    /// The `Credential` does not have five `/`-separated parts.
+    MalformedCredential,
+    /// The credential scope names a wrong region, service, terminator or date.
+    InvalidScope,
+    /// A presigned URL is past `X-Amz-Date + X-Amz-Expires`.
+    PresignedExpired,
+    /// Unknown or inactive access key, or a session token that is missing or does not verify.
+    InvalidToken,
+    /// The session token has expired.
+    ExpiredToken,
+    /// The signature does not match.
+    SignatureMismatch,
+    /// A signed `x-amz-content-sha256` does not match the body (or `UNSIGNED-PAYLOAD` is not allowed).
+    PayloadHashMismatch,
+    /// The body exceeds the configured limit.
+    BodyTooLarge,
+    /// The body could not be read.
+    BodyUnreadable,
+    /// The key provider failed (backend down, timeout).
+    ProviderFailure,
+    /// The policy check denied the request.
+    AccessDenied,
+    /// The policy check failed (not a denial: it could not decide).
+    PolicyFailure,
+}
+
+impl RejectionKind {
+    /// The HTTP status of this kind.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::ProviderFailure | Self::PolicyFailure => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The `x-amzn-ErrorType` API Gateway sends for this kind.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::MissingAuthentication => "MissingAuthenticationTokenException",
+            Self::MultipleAuthMechanisms
+            | Self::MalformedAuthorization
+            | Self::MissingParameter
+            | Self::UnsupportedAlgorithm
+            | Self::DuplicateParameter
+            | Self::InvalidExpires
+            | Self::MalformedDate
+            | Self::MalformedCredential => "IncompleteSignatureException",
+            Self::HeaderNotSigned
+            | Self::RequestTooOld
+            | Self::RequestTooNew
+            | Self::InvalidScope
+            | Self::SignatureMismatch
+            | Self::PayloadHashMismatch => "InvalidSignatureException",
+            Self::PresignedExpired | Self::InvalidToken | Self::AccessDenied => {
+                "AccessDeniedException"
+            }
+            Self::ExpiredToken => "ExpiredTokenException",
+            Self::BodyTooLarge => "RequestEntityTooLargeException",
+            Self::BodyUnreadable => "BadRequestException",
+            Self::ProviderFailure | Self::PolicyFailure => "InternalServerErrorException",
+        }
+    }
+
+    /// The error code an STS client expects for this kind (STS's `ErrorResponse/Error/Code`).
+    pub fn sts_code(self) -> &'static str {
+        match self {
+            Self::MissingAuthentication => "MissingAuthenticationToken",
+            Self::MultipleAuthMechanisms
+            | Self::MalformedAuthorization
+            | Self::MissingParameter
+            | Self::UnsupportedAlgorithm
+            | Self::DuplicateParameter
+            | Self::InvalidExpires
+            | Self::MalformedDate
+            | Self::MalformedCredential => "IncompleteSignature",
+            Self::HeaderNotSigned
+            | Self::RequestTooOld
+            | Self::RequestTooNew
+            | Self::InvalidScope
+            | Self::SignatureMismatch
+            | Self::PayloadHashMismatch => "SignatureDoesNotMatch",
+            Self::InvalidToken => "InvalidClientTokenId",
+            Self::ExpiredToken => "ExpiredToken",
+            Self::PresignedExpired | Self::AccessDenied => "AccessDenied",
+            Self::BodyTooLarge | Self::BodyUnreadable => "MalformedInput",
+            Self::ProviderFailure | Self::PolicyFailure => "InternalFailure",
+        }
+    }
+
+    /// The HTTP status an STS client expects for this kind.
+    pub fn sts_status(self) -> StatusCode {
+        match self.sts_code() {
+            "IncompleteSignature" | "MalformedInput" => StatusCode::BAD_REQUEST,
+            _ => self.status(),
+        }
+    }
+
+    /// Whether this is an authorization denial (API Gateway writes `"Message"` for those,
+    /// `"message"` for authentication faults).
+    pub fn is_authorization(self) -> bool {
+        matches!(self, Self::AccessDenied)
+    }
+
+    fn phrase(self) -> &'static str {
+        match self {
+            Self::MissingAuthentication => "missing authentication",
+            Self::MultipleAuthMechanisms => "more than one auth mechanism",
+            Self::MalformedAuthorization => "malformed authorization header",
+            Self::MissingParameter => "missing signature parameter",
+            Self::UnsupportedAlgorithm => "unsupported algorithm",
+            Self::DuplicateParameter => "duplicate signature parameter",
+            Self::InvalidExpires => "invalid presign expiry",
+            Self::HeaderNotSigned => "required header not signed",
+            Self::MalformedDate => "malformed request date",
+            Self::RequestTooOld => "request date too old",
+            Self::RequestTooNew => "request date in the future",
+            Self::MalformedCredential => "malformed credential",
+            Self::InvalidScope => "invalid credential scope",
+            Self::PresignedExpired => "presigned url expired",
+            Self::InvalidToken => "invalid access key or token",
+            Self::ExpiredToken => "expired token",
+            Self::SignatureMismatch => "signature mismatch",
+            Self::PayloadHashMismatch => "payload hash mismatch",
+            Self::BodyTooLarge => "body too large",
+            Self::BodyUnreadable => "body unreadable",
+            Self::ProviderFailure => "key provider failed",
+            Self::AccessDenied => "access denied",
+            Self::PolicyFailure => "policy check failed",
+        }
+    }
+}
+
+impl fmt::Display for RejectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.phrase())
+    }
+}
+
+/// A request the verifier turned away: what went wrong and the message the caller gets.
+///
+/// Rejections are answers, not failures of the service: the layer renders them into a response
+/// and puts a copy in that response's extensions, so outer layers can log and count them.
+#[derive(Clone)]
+pub struct Rejection {
+    kind: RejectionKind,
+    message: Cow<'static, str>,
+    service: Option<String>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl Rejection {
+    /// A rejection of `kind` with the message the caller will read.
+    pub fn new(kind: RejectionKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            service: None,
+            source: None,
+        }
+    }
+
+    /// An authorization denial (403 `AccessDeniedException`) with its message.
+    pub fn access_denied(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(RejectionKind::AccessDenied, message)
+    }
+
+    pub(crate) fn with_source(mut self, source: Arc<dyn StdError + Send + Sync>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    pub(crate) fn with_service(mut self, service: Option<&str>) -> Self {
+        if self.service.is_none() {
+            self.service = service.map(str::to_owned);
+        }
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The message for the caller (never a secret).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The underlying failure (provider or policy backend), for logs.
+    pub(crate) fn source_display(&self) -> Option<String> {
+        self.source.as_ref().map(|e| e.to_string())
+    }
+
+    /// The service named by the request's credential scope, when it got that far.
+    pub fn service(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("service", &self.service)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl StdError for Rejection {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// A configuration mistake, found when the verifier, layer or signer is built.
+#[derive(Clone, Debug)]
+pub struct ConfigError {
+    what: Cow<'static, str>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(what: impl Into<Cow<'static, str>>) -> Self {
+        Self { what: what.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.what)
+    }
+}
+
+impl StdError for ConfigError {}

@@ -1,0 +1,115 @@
+//! A bounded cache of derived signing keys, so a request costs one HMAC, not five.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+
+use std::collections::hash_map::RandomState;
+
+use crate::credentials::SecretKey;
+use crate::signing_key::SigningKey;
+
+struct Entry {
+    access_key_id: Box<str>,
+    date: Box<str>,
+    region: Box<str>,
+    service: Box<str>,
+    fingerprint: [u8; 32],
+    key: SigningKey,
+}
+
+pub(crate) struct KeyCache {
+    capacity: usize,
+    hasher: RandomState,
+    entries: Mutex<HashMap<u64, Entry>>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            hasher: RandomState::new(),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The signing key for `secret` and the scope, derived at most once per scope and secret.
+    pub(crate) fn get_or_derive(
+        &self,
+        access_key_id: &str,
+        secret: &SecretKey,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> SigningKey {
+        let slot = self.hasher.hash_one((access_key_id, date, region, service));
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = entries.get(&slot) {
+                if &*e.access_key_id == access_key_id
+                    && &*e.date == date
+                    && &*e.region == region
+                    && &*e.service == service
+                    && &e.fingerprint == secret.fingerprint()
+                {
+                    return e.key.clone();
+                }
+            }
+        }
+        let key = SigningKey::derive(secret.expose_secret(), date, region, service);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity && !entries.contains_key(&slot) {
+            // Keys of other days are stale first; otherwise drop any one entry.
+            entries.retain(|_, e| &*e.date == date);
+            if entries.len() >= self.capacity {
+                if let Some(victim) = entries.keys().next().copied() {
+                    entries.remove(&victim);
+                }
+            }
+        }
+        entries.insert(
+            slot,
+            Entry {
+                access_key_id: access_key_id.into(),
+                date: date.into(),
+                region: region.into(),
+                service: service.into(),
+                fingerprint: *secret.fingerprint(),
+                key: key.clone(),
+            },
+        );
+        key
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_keyed_by_secret() {
+        let cache = KeyCache::new(2);
+        let s1 = SecretKey::from("one");
+        let s2 = SecretKey::from("two");
+        let a = cache.get_or_derive("AK1", &s1, "20150830", "us-east-1", "svc");
+        let b = cache.get_or_derive("AK1", &s2, "20150830", "us-east-1", "svc");
+        // A changed secret derives a new key rather than reusing the cached one.
+        let mut ma = a.mac();
+        let mut mb = b.mac();
+        hmac::Mac::update(&mut ma, b"x");
+        hmac::Mac::update(&mut mb, b"x");
+        assert_ne!(
+            hmac::Mac::finalize(ma).into_bytes(),
+            hmac::Mac::finalize(mb).into_bytes()
+        );
+        for i in 0..10 {
+            cache.get_or_derive(&format!("AK{i}"), &s1, "20150830", "us-east-1", "svc");
+        }
+        assert!(cache.len() <= 2);
+    }
+}

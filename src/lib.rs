@@ -1,0 +1,109 @@
+//! # tower-sigv4
+//!
+//! AWS Signature Version 4 for any [tower] service — axum, hyper, tonic — verified the way
+//! Amazon API Gateway's `AWS_IAM` authorization does, self-hosted, with no AWS account behind it.
+//!
+//! **For** teams that want their internal HTTP services to accept the credentials their
+//! clients already have (AWS SDKs, botocore, `curl --aws-sigv4`), with API Gateway's exact
+//! answers. **Not for** calling AWS itself (use the AWS SDK), nor SigV4a (ECDSA), nor S3's
+//! chunked `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` uploads.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use tower_sigv4::{Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = StaticKeys::new().with_key(
+//!     "AKIDEXAMPLE",
+//!     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+//!     Principal::user("arn:aws:iam::123456789012:user/alice", "AIDAEXAMPLEALICE"),
+//! );
+//! let verifier = Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), keys)?;
+//! let app = Router::new()
+//!     .route("/", get(|p: Principal| async move { format!("hello {}", p.arn()) }))
+//!     .layer(VerifySigV4Layer::new(verifier));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## What is checked, in order
+//!
+//! Each rejection is a 403 with API Gateway's JSON body and `x-amzn-ErrorType` unless noted:
+//! missing authentication; both header and query auth; malformed header; missing parts;
+//! unsupported algorithm; duplicate parameters; `X-Amz-Expires` out of `1..=604800`; `host` not
+//! signed; malformed date; clock skew (±5 minutes by default); malformed credential; wrong
+//! region, service, terminator or date in the scope; expired presigned URL; unknown key or bad
+//! session token; expired token; signature mismatch (constant-time); payload hash mismatch.
+//! A body over the limit is a 413; a failing key provider a 500, never a 403.
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `axum` | yes | `Principal` as an axum extractor (`FromRequestParts`, `OptionalFromRequestParts`) |
+//!
+//! ## Security considerations
+//!
+//! * **Replay.** A signed request can be replayed unchanged within the clock-skew window
+//!   (presigned URLs until they expire). Keep the window small; make non-idempotent operations
+//!   idempotent or keep a nonce store if replay matters.
+//! * **Proxies.** The signature covers `Host`, the path and the query as the client sent them.
+//!   A proxy that rewrites them breaks signatures; one that rewrites `Host` can be accommodated
+//!   by trusting `X-Forwarded-Host`/`Forwarded` — only when the proxy overwrites those headers,
+//!   never by default.
+//! * **TLS.** SigV4 authenticates; it does not encrypt. Serve over TLS, or behind a proxy that
+//!   terminates it.
+//! * **Secrets** are zeroed on drop and never printed (`Debug` shows `***`); the expected
+//!   signature is never logged or returned (unless the opt-in mismatch detail is on, which shows
+//!   the canonical request, never a key).
+//!
+//! [tower]: https://docs.rs/tower
+
+mod auth;
+mod canonical;
+mod clock;
+mod config;
+mod credentials;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod key_cache;
+mod now_or_later;
+mod policy;
+mod principal;
+mod scope;
+mod signing_key;
+mod verifier;
+pub mod verify;
+
+pub use auth::AuthLocation;
+pub use canonical::normalize_path;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{
+    ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedPayload,
+    UnsignedPayload, VerifierConfig,
+};
+pub use credentials::{
+    provide_key_fn, KeyError, KeyErrorKind, KeyRequest, ProvideKey, ProvideKeyFn,
+    ProvideKeyFuture, ResolvedKey, SecretKey, StaticKeys,
+};
+pub use error::{ConfigError, Rejection, RejectionKind};
+#[cfg(feature = "axum")]
+pub use extract::MissingPrincipal;
+pub use policy::{
+    AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
+    PolicyRequest,
+};
+pub use principal::{Principal, PrincipalType, SessionInfo};
+pub use scope::CredentialScope;
+pub use signing_key::SigningKey;
+pub use verifier::{
+    payload_hash, Checked, Payload, PayloadCoverage, Verified, Verifier, UNSIGNED_PAYLOAD,
+};
+pub use verify::{
+    ApiGatewayRejections, RenderRejection, RequestBody, ResponseBody, VerifySigV4,
+    VerifySigV4Layer,
+};

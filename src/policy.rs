@@ -1,0 +1,205 @@
+//! The policy-check hook: run after the signature is proven, it allows or denies.
+//!
+//! Closures are hooks. They may return a [`PolicyDecision`] directly or a future of one:
+//!
+//! ```
+//! use tower_sigv4::{PolicyDecision, PolicyRequest};
+//!
+//! let only_get = |req: &PolicyRequest<'_>| {
+//!     if req.parts().method == http::Method::GET {
+//!         PolicyDecision::Allow
+//!     } else {
+//!         PolicyDecision::deny(format!("User: {} may only read", req.principal().arn()))
+//!     }
+//! };
+//! # fn takes(_: impl tower_sigv4::CheckPolicy) {}
+//! # takes(only_get);
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use http::request::Parts;
+
+use crate::now_or_later::NowOrLater;
+use crate::principal::Principal;
+use crate::scope::CredentialScope;
+
+/// Facts about the connection a request came in on. A server inserts it into the request's
+/// extensions (the gateway does); policy checks read it for `aws:SourceIp` and
+/// `aws:SecureTransport`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The peer's address.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+}
+
+impl ConnectionInfo {
+    /// Connection facts.
+    pub fn new(peer: SocketAddr, secure: bool) -> Self {
+        Self { peer, secure }
+    }
+}
+
+/// What a policy check is given.
+#[derive(Debug)]
+pub struct PolicyRequest<'a> {
+    parts: &'a Parts,
+    principal: &'a Principal,
+    scope: &'a CredentialScope,
+    now: SystemTime,
+}
+
+impl<'a> PolicyRequest<'a> {
+    /// A policy request (the layer builds these; tests may too).
+    pub fn new(
+        parts: &'a Parts,
+        principal: &'a Principal,
+        scope: &'a CredentialScope,
+        now: SystemTime,
+    ) -> Self {
+        Self {
+            parts,
+            principal,
+            scope,
+            now,
+        }
+    }
+
+    /// The request head (method, URI, headers, extensions).
+    pub fn parts(&self) -> &'a Parts {
+        self.parts
+    }
+
+    /// The verified caller.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// The credential scope the request was signed for.
+    pub fn scope(&self) -> &'a CredentialScope {
+        self.scope
+    }
+
+    /// The verifier's current time.
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// The connection facts, when the server recorded them.
+    pub fn connection(&self) -> Option<&'a ConnectionInfo> {
+        self.parts.extensions.get::<ConnectionInfo>()
+    }
+}
+
+/// A policy check's answer.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum PolicyDecision {
+    /// Let the request through.
+    Allow,
+    /// 403 `AccessDeniedException` with this message.
+    Deny(String),
+    /// The check could not decide (a backend failed): 500.
+    Fail(Arc<dyn StdError + Send + Sync>),
+}
+
+impl PolicyDecision {
+    /// A denial with `message` (API Gateway's shape: `User: … is not authorized to …`).
+    pub fn deny(message: impl Into<String>) -> Self {
+        Self::Deny(message.into())
+    }
+
+    /// A failure to decide.
+    pub fn fail(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::Fail(Arc::from(source.into()))
+    }
+
+    /// Whether this allows the request.
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Self::Allow)
+    }
+}
+
+impl fmt::Debug for PolicyDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Allow => f.write_str("Allow"),
+            Self::Deny(m) => f.debug_tuple("Deny").field(m).finish(),
+            Self::Fail(e) => f.debug_tuple("Fail").field(e).finish(),
+        }
+    }
+}
+
+impl IntoFuture for PolicyDecision {
+    type Output = PolicyDecision;
+    type IntoFuture = std::future::Ready<PolicyDecision>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        std::future::ready(self)
+    }
+}
+
+/// The future a [`CheckPolicy`] returns: ready at once (no allocation) or boxed.
+#[derive(Debug)]
+pub struct CheckPolicyFuture<'a>(NowOrLater<'a, PolicyDecision>);
+
+impl<'a> CheckPolicyFuture<'a> {
+    /// A decision available now.
+    pub fn ready(decision: PolicyDecision) -> Self {
+        Self(NowOrLater::Now(Some(decision)))
+    }
+
+    /// A decision that needs real async work.
+    pub fn new(fut: impl Future<Output = PolicyDecision> + Send + 'a) -> Self {
+        Self(NowOrLater::Later(Box::pin(fut)))
+    }
+}
+
+impl Future for CheckPolicyFuture<'_> {
+    type Output = PolicyDecision;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<PolicyDecision> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Decides whether a verified caller may make a request.
+///
+/// Implemented for closures `Fn(&PolicyRequest) -> R` where `R` is a [`PolicyDecision`] or a
+/// future of one, and by the IAM policy engine.
+pub trait CheckPolicy: Send + Sync + 'static {
+    /// Checks `request`.
+    fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a>;
+}
+
+impl<F, R> CheckPolicy for F
+where
+    F: Fn(&PolicyRequest<'_>) -> R + Send + Sync + 'static,
+    R: IntoFuture<Output = PolicyDecision>,
+    R::IntoFuture: Send + 'static,
+{
+    fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
+        CheckPolicyFuture::new(self(request).into_future())
+    }
+}
+
+/// The default hook: every authenticated caller is allowed.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct AllowAuthenticated;
+
+impl CheckPolicy for AllowAuthenticated {
+    fn check_policy<'a>(&'a self, _request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
+        CheckPolicyFuture::ready(PolicyDecision::Allow)
+    }
+}

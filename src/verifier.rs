@@ -1,0 +1,644 @@
+//! The sans-IO verifier: parse → check → (key) → canonicalise → derive → compare.
+//!
+//! Usable without tower. [`Verifier::verify`] does everything for a buffered body; the staged
+//! API ([`Verifier::check`] then [`Checked::finish`]) lets a framework fetch the key and read the
+//! body only once the cheap checks have passed.
+//!
+//! ```
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     use std::task::{Context, Poll, Waker};
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = Context::from_waker(Waker::noop());
+//! #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! use std::time::{Duration, SystemTime};
+//! use tower_sigv4::{Principal, StaticKeys, Verifier, VerifierConfig};
+//!
+//! let keys = StaticKeys::new().with_key(
+//!     "AKIDEXAMPLE",
+//!     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+//!     Principal::user("arn:aws:iam::123456789012:user/alice", "AIDAEXAMPLE"),
+//! );
+//! let verifier = Verifier::new(VerifierConfig::new("us-east-1", "service"), keys).unwrap();
+//! let request = http::Request::get("https://example.amazonaws.com/")
+//!     .header("host", "example.amazonaws.com")
+//!     .header("x-amz-date", "20150830T123600Z")
+//!     .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+//!     .body(())
+//!     .unwrap();
+//! let (parts, ()) = request.into_parts();
+//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+//! let verified = block_on(verifier.verify(&parts, b"", now)).unwrap();
+//! assert_eq!(verified.principal().arn(), "arn:aws:iam::123456789012:user/alice");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::request::Parts;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::{self, AuthLocation, AuthParams, DateSource};
+use crate::canonical::{self, hex32, CanonicalRequest, QueryPair};
+use crate::config::{ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig};
+use crate::credentials::{KeyError, KeyErrorKind, KeyRequest, ProvideKey, ResolvedKey};
+use crate::error::{ConfigError, Rejection, RejectionKind};
+use crate::key_cache::KeyCache;
+use crate::principal::Principal;
+use crate::scope::{self, CredentialScope, TERMINATOR};
+
+/// The `x-amz-content-sha256` value that leaves the body out of the signature.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Verifies SigV4 signatures. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: VerifierConfig,
+    keys: Arc<dyn ProvideKey>,
+    cache: KeyCache,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the body was covered by the signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadCoverage {
+    /// The body's SHA-256 was signed (and checked).
+    Signed,
+    /// `UNSIGNED-PAYLOAD`: the body was not covered.
+    Unsigned,
+}
+
+/// A request whose signature checked out.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    principal: Principal,
+    scope: CredentialScope,
+    signed_at: SystemTime,
+    location: AuthLocation,
+    payload: PayloadCoverage,
+}
+
+impl Verified {
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Takes the caller out.
+    pub fn into_principal(self) -> Principal {
+        self.principal
+    }
+
+    /// The credential scope the request was signed for.
+    pub fn scope(&self) -> &CredentialScope {
+        &self.scope
+    }
+
+    /// The request date.
+    pub fn signed_at(&self) -> SystemTime {
+        self.signed_at
+    }
+
+    /// Header or presigned query.
+    pub fn location(&self) -> AuthLocation {
+        self.location
+    }
+
+    /// Whether the body was covered.
+    pub fn payload(&self) -> PayloadCoverage {
+        self.payload
+    }
+}
+
+/// The body, for the last stage of verification.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Payload<'a> {
+    /// The body bytes.
+    Bytes(&'a [u8]),
+    /// The hex SHA-256 of the body, computed elsewhere.
+    Sha256Hex(&'a str),
+}
+
+/// What the payload line of the canonical request is.
+#[derive(Debug)]
+enum PayloadLine<'a> {
+    /// A signed `x-amz-content-sha256` (or `X-Amz-Content-Sha256` query parameter) value.
+    Declared(Cow<'a, str>),
+    /// The SHA-256 of the body.
+    BodyHash,
+    /// `UNSIGNED-PAYLOAD` by rule (S3 presigned URLs).
+    Unsigned,
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Verifier {
+    /// A verifier with `config`, resolving keys with `keys`.
+    pub fn new(config: VerifierConfig, keys: impl ProvideKey) -> Result<Self, ConfigError> {
+        Self::from_arc(config, Arc::new(keys))
+    }
+
+    /// Like [`Verifier::new`], with a shared provider.
+    pub fn from_arc(config: VerifierConfig, keys: Arc<dyn ProvideKey>) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let cache = KeyCache::new(config.signing_key_cache);
+        Ok(Self {
+            inner: Arc::new(Inner { config, keys, cache }),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.inner.config
+    }
+
+    /// The key provider.
+    pub fn key_provider(&self) -> &Arc<dyn ProvideKey> {
+        &self.inner.keys
+    }
+
+    /// Verifies a request whose body is at hand.
+    pub async fn verify(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Rejection> {
+        let checked = self.check(parts, now)?;
+        let key = checked.resolve_key().await?;
+        checked.finish(key, Payload::Bytes(body))
+    }
+
+    /// Stage one: every check that needs neither the secret nor the body (the rejection table's
+    /// checks 1–15, in order).
+    pub fn check<'a>(&'a self, parts: &'a Parts, now: SystemTime) -> Result<Checked<'a>, Rejection> {
+        let config = &self.inner.config;
+        let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
+        let params = auth::parse(parts, &pairs)?;
+        let service_hint = params.credential.split('/').nth(3);
+        let tag = |r: Rejection| r.with_service(service_hint);
+        auth::check_signed_headers(&params.signed_headers, &config.required_signed_headers)
+            .map_err(tag)?;
+
+        // 10: the date.
+        let parsed = match params.date_source {
+            DateSource::XAmzDate => scope::parse_amz_date(&params.date),
+            DateSource::HttpDate => scope::parse_http_date(&params.date),
+        };
+        let Some(signed_at) = parsed else {
+            return Err(tag(Rejection::new(
+                RejectionKind::MalformedDate,
+                format!(
+                    "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
+                    params.date
+                ),
+            )));
+        };
+        // The string to sign carries the date in basic format, even when it came as a `Date`.
+        let amz_basic = match params.date_source {
+            DateSource::XAmzDate => None,
+            DateSource::HttpDate => Some(scope::format_amz_date(signed_at)),
+        };
+        let amz_date: &str = amz_basic.as_deref().unwrap_or(&params.date);
+
+        // 11, 12: the clock-skew window (presigned URLs only the "not yet" side).
+        let skew = config.clock_skew;
+        let window = scope::format_window(skew);
+        if params.location == AuthLocation::Header && signed_at + skew < now {
+            return Err(tag(Rejection::new(
+                RejectionKind::RequestTooOld,
+                format!(
+                    "Signature expired: {} is now earlier than {} ({} - {window})",
+                    amz_date,
+                    scope::format_amz_date(now.checked_sub(skew).unwrap_or(SystemTime::UNIX_EPOCH)),
+                    scope::format_amz_date(now),
+                ),
+            )));
+        }
+        if signed_at > now + skew {
+            return Err(tag(Rejection::new(
+                RejectionKind::RequestTooNew,
+                format!(
+                    "Signature not yet current: {} is still later than {} ({} + {window})",
+                    amz_date,
+                    scope::format_amz_date(now + skew),
+                    scope::format_amz_date(now),
+                ),
+            )));
+        }
+
+        // 13: five parts.
+        let mut it = params.credential.split('/');
+        let (Some(key_id), Some(date), Some(region), Some(service), Some(term), None) =
+            (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(tag(Rejection::new(
+                RejectionKind::MalformedCredential,
+                format!(
+                    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
+                    params.credential
+                ),
+            )));
+        };
+
+        // 14: the scope, every failing check in order.
+        let mut scope_errors = String::new();
+        if !config.regions.iter().any(|r| r == region) {
+            scope_errors.push_str(&format!(
+                "Credential should be scoped to a valid region, not '{region}'. "
+            ));
+        }
+        if !config.services.iter().any(|s| s == service) {
+            scope_errors.push_str(&format!(
+                "Credential should be scoped to correct service: '{}'. ",
+                config.services.first().map(String::as_str).unwrap_or_default()
+            ));
+        }
+        if term != TERMINATOR {
+            scope_errors.push_str(&format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'. "
+            ));
+        }
+        let request_day = amz_date.get(..8).unwrap_or_default();
+        if date != request_day {
+            scope_errors.push_str(&format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{request_day}', from '{}'.",
+                params.date
+            ));
+        }
+        if !scope_errors.is_empty() {
+            return Err(tag(Rejection::new(RejectionKind::InvalidScope, scope_errors)));
+        }
+
+        // 15: presigned expiry, strict.
+        if let Some(expires) = params.expires {
+            if now > signed_at + Duration::from_secs(expires) {
+                return Err(tag(Rejection::new(
+                    RejectionKind::PresignedExpired,
+                    "Request has expired",
+                )));
+            }
+        }
+
+        let payload = match params.location {
+            AuthLocation::Header => {
+                let signed = params
+                    .signed_headers
+                    .split(';')
+                    .any(|h| h.eq_ignore_ascii_case("x-amz-content-sha256"));
+                match parts.headers.get("x-amz-content-sha256") {
+                    Some(v) if signed => {
+                        PayloadLine::Declared(String::from_utf8_lossy(v.as_bytes()))
+                    }
+                    _ => PayloadLine::BodyHash,
+                }
+            }
+            AuthLocation::Query => {
+                match pairs.iter().find(|(k, _)| k == auth::X_AMZ_CONTENT_SHA256) {
+                    Some((_, v)) => PayloadLine::Declared(canonical::form_decode_str(v).into_owned().into()),
+                    None => match config.presigned_payload {
+                        PresignedPayload::Hashed => PayloadLine::BodyHash,
+                        PresignedPayload::Unsigned => PayloadLine::Unsigned,
+                    },
+                }
+            }
+        };
+
+        canonical::sort_pairs(&mut pairs);
+        let host = self.host(parts);
+        let key_id_len = key_id.len();
+        let date_len = date.len();
+        let region_len = region.len();
+        let service_len = service.len();
+        Ok(Checked {
+            verifier: self,
+            parts,
+            pairs,
+            host,
+            params,
+            amz_basic,
+            signed_at,
+            now,
+            lens: [key_id_len, date_len, region_len, service_len],
+            payload,
+        })
+    }
+
+    fn host<'a>(&self, parts: &'a Parts) -> Option<Cow<'a, str>> {
+        for trusted in &self.inner.config.forwarded_host {
+            let found = match trusted {
+                ForwardedHost::XForwardedHost => parts
+                    .headers
+                    .get("x-forwarded-host")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty()),
+                ForwardedHost::Forwarded => parts
+                    .headers
+                    .get(http::header::FORWARDED)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .and_then(|first| {
+                        first.split(';').find_map(|p| {
+                            let (k, v) = p.trim().split_once('=')?;
+                            k.eq_ignore_ascii_case("host").then(|| v.trim_matches('"'))
+                        })
+                    })
+                    .filter(|v| !v.is_empty()),
+            };
+            if let Some(host) = found {
+                return Some(Cow::Borrowed(host));
+            }
+        }
+        if let Some(h) = parts.headers.get(http::header::HOST) {
+            return Some(String::from_utf8_lossy(h.as_bytes()));
+        }
+        parts.uri.authority().map(|a| Cow::Borrowed(a.as_str()))
+    }
+}
+
+/// A request that passed the checks that need no secret; see [`Verifier::check`].
+pub struct Checked<'a> {
+    verifier: &'a Verifier,
+    parts: &'a Parts,
+    pairs: Vec<QueryPair<'a>>,
+    host: Option<Cow<'a, str>>,
+    params: AuthParams<'a>,
+    /// The date in basic format when it came as an HTTP date.
+    amz_basic: Option<String>,
+    signed_at: SystemTime,
+    now: SystemTime,
+    /// Lengths of the access key id, date, region and service in the credential.
+    lens: [usize; 4],
+    payload: PayloadLine<'a>,
+}
+
+impl fmt::Debug for Checked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checked")
+            .field("access_key_id", &self.access_key_id())
+            .field("scope", &self.scope_parts())
+            .field("location", &self.params.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Checked<'a> {
+    fn amz_date(&self) -> &str {
+        self.amz_basic.as_deref().unwrap_or(&self.params.date)
+    }
+
+    fn scope_parts(&self) -> (&str, &str, &str) {
+        let c: &str = &self.params.credential;
+        let [k, d, r, s] = self.lens;
+        let date = c.get(k + 1..k + 1 + d).unwrap_or_default();
+        let region = c.get(k + d + 2..k + d + 2 + r).unwrap_or_default();
+        let service = c.get(k + d + r + 3..k + d + r + 3 + s).unwrap_or_default();
+        (date, region, service)
+    }
+
+    /// The access key id the request names.
+    pub fn access_key_id(&self) -> &str {
+        self.params.credential.get(..self.lens[0]).unwrap_or_default()
+    }
+
+    /// The credential scope.
+    pub fn scope(&self) -> CredentialScope {
+        let (d, r, s) = self.scope_parts();
+        CredentialScope::new(d, r, s)
+    }
+
+    /// The service of the credential scope.
+    pub fn service(&self) -> &str {
+        self.scope_parts().2
+    }
+
+    /// The request date.
+    pub fn signed_at(&self) -> SystemTime {
+        self.signed_at
+    }
+
+    /// Header or presigned query.
+    pub fn location(&self) -> AuthLocation {
+        self.params.location
+    }
+
+    /// Whether [`Checked::finish`] needs the body (false for `UNSIGNED-PAYLOAD`).
+    pub fn needs_body(&self) -> bool {
+        match &self.payload {
+            PayloadLine::BodyHash => true,
+            PayloadLine::Declared(v) => is_sha256_hex(v),
+            PayloadLine::Unsigned => false,
+        }
+    }
+
+    /// What to ask the key provider.
+    pub fn key_request(&self) -> KeyRequest<'_> {
+        let (date, region, service) = self.scope_parts();
+        KeyRequest::new(
+            self.access_key_id(),
+            self.params.security_token.as_deref(),
+            date,
+            region,
+            service,
+            self.now,
+        )
+    }
+
+    fn reject(&self, kind: RejectionKind, message: impl Into<Cow<'static, str>>) -> Rejection {
+        Rejection::new(kind, message).with_service(Some(self.service()))
+    }
+
+    /// Stage two: asks the verifier's key provider, mapping its failures to rejections
+    /// (checks 16 and 17, or a 500 when the provider is unavailable).
+    pub async fn resolve_key(&self) -> Result<ResolvedKey, Rejection> {
+        let provider = self.verifier.key_provider();
+        provider
+            .provide_key(self.key_request())
+            .await
+            .map_err(|e| self.key_rejection(&e))
+    }
+
+    /// The rejection a key provider failure turns into.
+    pub fn key_rejection(&self, error: &KeyError) -> Rejection {
+        match error.kind() {
+            KeyErrorKind::UnknownKey | KeyErrorKind::InvalidToken => self.reject(
+                RejectionKind::InvalidToken,
+                "The security token included in the request is invalid.",
+            ),
+            KeyErrorKind::ExpiredToken => self.reject(
+                RejectionKind::ExpiredToken,
+                "The security token included in the request is expired",
+            ),
+            KeyErrorKind::Unavailable => {
+                let r = self.reject(RejectionKind::ProviderFailure, "Internal server error");
+                match error.source_arc() {
+                    Some(source) => r.with_source(source),
+                    None => r,
+                }
+            }
+        }
+    }
+
+    fn canonical<'s>(&'s self, payload_hash: &'s str, skip: &'s [&'s str]) -> CanonicalRequest<'s> {
+        let config = &self.verifier.inner.config;
+        CanonicalRequest {
+            method: self.parts.method.as_str(),
+            path: canonical::canonical_path(
+                self.parts.uri.path(),
+                config.path_normalization,
+                config.percent_encoding,
+            ),
+            query: &self.pairs,
+            skip,
+            headers: &self.parts.headers,
+            host: self.host.as_deref(),
+            signed_headers: &self.params.signed_headers,
+            payload_hash,
+        }
+    }
+
+    fn signature(&self, key: &crate::signing_key::SigningKey, creq: &CanonicalRequest<'_>) -> [u8; 32] {
+        let digest = creq.digest();
+        let mut mac = key.mac();
+        scope::write_string_to_sign(&mut mac, self.amz_date(), self.scope_parts(), &hex32(&digest));
+        hmac::Mac::finalize(mac).into_bytes().into()
+    }
+
+    fn string_to_sign(&self, creq: &CanonicalRequest<'_>) -> String {
+        let mut buf = Vec::new();
+        scope::write_string_to_sign(&mut buf, self.amz_date(), self.scope_parts(), &hex32(&creq.digest()));
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Stage three: checks the signature (18) and the payload hash (19) with the resolved key.
+    pub fn finish(self, key: ResolvedKey, payload: Payload<'_>) -> Result<Verified, Rejection> {
+        let config = &self.verifier.inner.config;
+        let (secret, principal) = key.into_parts();
+        let (date, region, service) = self.scope_parts();
+        let signing_key = self.verifier.inner.cache.get_or_derive(
+            self.access_key_id(),
+            &secret,
+            date,
+            region,
+            service,
+        );
+
+        let body_hash = || -> Cow<'_, str> {
+            match payload {
+                Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
+                Payload::Sha256Hex(h) => Cow::Borrowed(h),
+            }
+        };
+        let mut computed_body_hash = None;
+        let payload_line: Cow<'_, str> = match &self.payload {
+            PayloadLine::Declared(v) => Cow::Borrowed(v),
+            PayloadLine::Unsigned => Cow::Borrowed(UNSIGNED_PAYLOAD),
+            PayloadLine::BodyHash => {
+                let h = body_hash();
+                computed_body_hash = Some(h.clone());
+                h
+            }
+        };
+
+        let provided = decode_signature(&self.params.signature);
+        let presigned = self.params.location == AuthLocation::Query;
+        let with_token: &[&str] = if presigned { &[auth::X_AMZ_SIGNATURE] } else { &[] };
+        let creq = self.canonical(&payload_line, with_token);
+        let mut ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
+        if !ok && presigned && self.params.security_token.is_some() {
+            // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
+            // exactly as when it arrives as an unsigned header).
+            let without_token = [auth::X_AMZ_SIGNATURE, auth::X_AMZ_SECURITY_TOKEN];
+            let creq = self.canonical(&payload_line, &without_token);
+            ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
+        }
+        if !ok {
+            let mut message = String::from("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+            if config.mismatch_detail == MismatchDetail::CanonicalRequest {
+                message.push_str(&format!(
+                    "\n\nThe Canonical String for this request should have been\n'{}'\n\nThe String-to-Sign should have been\n'{}'\n",
+                    creq.to_text(),
+                    self.string_to_sign(&creq)
+                ));
+            }
+            return Err(self.reject(RejectionKind::SignatureMismatch, message));
+        }
+
+        // 19: the payload.
+        let mismatch = || {
+            self.reject(
+                RejectionKind::PayloadHashMismatch,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
+        };
+        let coverage = match &self.payload {
+            PayloadLine::BodyHash => PayloadCoverage::Signed,
+            PayloadLine::Unsigned | PayloadLine::Declared(_)
+                if payload_line == UNSIGNED_PAYLOAD =>
+            {
+                if config.unsigned_payload == UnsignedPayload::Rejected {
+                    return Err(mismatch());
+                }
+                PayloadCoverage::Unsigned
+            }
+            PayloadLine::Declared(v) if is_sha256_hex(v) => {
+                let actual = computed_body_hash.unwrap_or_else(body_hash);
+                if !actual.eq_ignore_ascii_case(v) {
+                    return Err(mismatch());
+                }
+                PayloadCoverage::Signed
+            }
+            PayloadLine::Declared(_) | PayloadLine::Unsigned => return Err(mismatch()),
+        };
+
+        let principal = if principal.access_key_id().is_empty() {
+            principal.with_access_key_id(self.access_key_id())
+        } else {
+            principal
+        };
+        Ok(Verified {
+            principal,
+            scope: self.scope(),
+            signed_at: self.signed_at,
+            location: self.params.location,
+            payload: coverage,
+        })
+    }
+}
+
+fn decode_signature(sig: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(sig, &mut out).ok().map(|()| out)
+}
+
+fn matches(computed: &[u8; 32], provided: Option<&[u8; 32]>) -> bool {
+    match provided {
+        Some(p) => computed.ct_eq(p).into(),
+        None => false,
+    }
+}
+
+/// The hex SHA-256 of a body (what `x-amz-content-sha256` carries).
+pub fn payload_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}

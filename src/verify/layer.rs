@@ -1,0 +1,93 @@
+use std::fmt;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::response::{ApiGatewayRejections, RenderRejection};
+use super::service::VerifySigV4;
+use crate::clock::{Clock, SystemClock};
+use crate::policy::{AllowAuthenticated, CheckPolicy};
+use crate::verifier::Verifier;
+
+/// Verifies SigV4 signatures in front of a service; see the [module docs](crate::verify).
+#[derive(Clone)]
+pub struct VerifySigV4Layer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) verifier: Verifier,
+    pub(crate) policy: Arc<dyn CheckPolicy>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) render: Arc<dyn RenderRejection>,
+}
+
+impl VerifySigV4Layer {
+    /// A layer that lets every caller with a valid signature through.
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                verifier,
+                policy: Arc::new(AllowAuthenticated),
+                clock: Arc::new(SystemClock),
+                render: Arc::new(ApiGatewayRejections),
+            }),
+        }
+    }
+
+    fn map(self, f: impl FnOnce(&mut Shared)) -> Self {
+        let mut shared = Shared {
+            verifier: self.shared.verifier.clone(),
+            policy: self.shared.policy.clone(),
+            clock: self.shared.clock.clone(),
+            render: self.shared.render.clone(),
+        };
+        f(&mut shared);
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Runs `policy` after the signature is proven (default: allow every authenticated caller).
+    pub fn with_policy(self, policy: impl CheckPolicy) -> Self {
+        self.with_shared_policy(Arc::new(policy))
+    }
+
+    /// Like [`VerifySigV4Layer::with_policy`], with a shared hook.
+    pub fn with_shared_policy(self, policy: Arc<dyn CheckPolicy>) -> Self {
+        self.map(|s| s.policy = policy)
+    }
+
+    /// Reads the time from `clock` (default: the system clock).
+    pub fn with_clock(self, clock: impl Clock) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.map(|s| s.clock = clock)
+    }
+
+    /// Renders rejections with `render` (default: [`ApiGatewayRejections`]).
+    pub fn with_renderer(self, render: impl RenderRejection) -> Self {
+        let render: Arc<dyn RenderRejection> = Arc::new(render);
+        self.map(|s| s.render = render)
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+}
+
+impl fmt::Debug for VerifySigV4Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifySigV4Layer")
+            .field("verifier", &self.shared.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for VerifySigV4Layer {
+    type Service = VerifySigV4<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        VerifySigV4::new(inner, self.shared.clone())
+    }
+}
