@@ -122,9 +122,7 @@ fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, R
         }
     };
     let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\t');
-    let (algorithm, rest) = trimmed
-        .split_once([' ', '\t'])
-        .unwrap_or((trimmed, ""));
+    let (algorithm, rest) = trimmed.split_once([' ', '\t']).unwrap_or((trimmed, ""));
     if algorithm.contains('=') {
         return Err(malformed(
             "Authorization header must begin with the algorithm name, which cannot include an equal-sign",
@@ -239,10 +237,26 @@ fn parse_query<'a>(pairs: &[QueryPair<'a>]) -> Result<AuthParams<'a>, Rejection>
         format!("AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
     })
     .collect();
-    let (Some(algorithm), Some(credential), Some(date), Some(expires), Some(signed_headers), Some(signature)) =
-        (algorithm, credential, date, expires, signed_headers, signature)
+    let (
+        Some(algorithm),
+        Some(credential),
+        Some(date),
+        Some(expires),
+        Some(signed_headers),
+        Some(signature),
+    ) = (
+        algorithm,
+        credential,
+        date,
+        expires,
+        signed_headers,
+        signature,
+    )
     else {
-        return Err(Rejection::new(RejectionKind::MissingParameter, missing.join(" ")));
+        return Err(Rejection::new(
+            RejectionKind::MissingParameter,
+            missing.join(" "),
+        ));
     };
     if algorithm != ALGORITHM {
         return Err(unsupported(&algorithm));

@@ -81,7 +81,8 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
         out.push('/');
         out.push_str(segment);
     }
-    let trailing = ["/", "/.", "/.."].iter().any(|end| path.ends_with(end)) || path == "." || path == "..";
+    let trailing =
+        ["/", "/.", "/.."].iter().any(|end| path.ends_with(end)) || path == "." || path == "..";
     if out.is_empty() || trailing {
         out.push('/');
     }
@@ -250,7 +251,10 @@ pub(crate) fn sort_pairs(pairs: &mut [QueryPair<'_>]) {
 /// Writes a header value trimmed of surrounding spaces, with inner runs of spaces folded to one.
 pub(crate) fn write_header_value<S: Sink>(sink: &mut S, value: &[u8]) {
     let start = value.iter().position(|&b| b != b' ').unwrap_or(value.len());
-    let end = value.iter().rposition(|&b| b != b' ').map_or(start, |p| p + 1);
+    let end = value
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |p| p + 1);
     let value = value.get(start..end).unwrap_or_default();
     let mut run_start = 0;
     let mut prev_space = false;
@@ -360,7 +364,11 @@ mod tests {
             PercentEncoding::Double,
         );
         assert_eq!(p, "/test/%40connections/JBDvjfGEIAMCERw%253D");
-        let p = canonical_path("/a%20b", PathNormalization::Disabled, PercentEncoding::Single);
+        let p = canonical_path(
+            "/a%20b",
+            PathNormalization::Disabled,
+            PercentEncoding::Single,
+        );
         assert_eq!(p, "/a%20b");
     }
 

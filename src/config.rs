@@ -219,16 +219,22 @@ impl VerifierConfig {
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
         use crate::ConfigError;
         if self.regions.is_empty() || self.regions.iter().any(String::is_empty) {
-            return Err(ConfigError::new("regions must be a non-empty list of non-empty names"));
+            return Err(ConfigError::new(
+                "regions must be a non-empty list of non-empty names",
+            ));
         }
         if self.services.is_empty() || self.services.iter().any(String::is_empty) {
-            return Err(ConfigError::new("services must be a non-empty list of non-empty names"));
+            return Err(ConfigError::new(
+                "services must be a non-empty list of non-empty names",
+            ));
         }
         if self.clock_skew > Duration::from_secs(7 * 24 * 3600) {
             return Err(ConfigError::new("clock_skew must be at most a week"));
         }
         if self.signing_key_cache == 0 {
-            return Err(ConfigError::new("signing_key_cache must hold at least one key"));
+            return Err(ConfigError::new(
+                "signing_key_cache must hold at least one key",
+            ));
         }
         Ok(())
     }

@@ -214,17 +214,26 @@ pub struct KeyError {
 impl KeyError {
     /// The access key is unknown or inactive.
     pub fn unknown_key() -> Self {
-        Self { kind: KeyErrorKind::UnknownKey, source: None }
+        Self {
+            kind: KeyErrorKind::UnknownKey,
+            source: None,
+        }
     }
 
     /// The session token is missing or invalid.
     pub fn invalid_token() -> Self {
-        Self { kind: KeyErrorKind::InvalidToken, source: None }
+        Self {
+            kind: KeyErrorKind::InvalidToken,
+            source: None,
+        }
     }
 
     /// The session token has expired.
     pub fn expired_token() -> Self {
-        Self { kind: KeyErrorKind::ExpiredToken, source: None }
+        Self {
+            kind: KeyErrorKind::ExpiredToken,
+            source: None,
+        }
     }
 
     /// The provider failed; `source` says why (it is logged, never sent to the caller).
@@ -267,7 +276,9 @@ impl fmt::Display for KeyError {
 
 impl StdError for KeyError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -459,7 +470,10 @@ impl StaticKeys {
                 return Err(KeyError::expired_token());
             }
         }
-        Ok(ResolvedKey::new(entry.secret.clone(), entry.principal.clone()))
+        Ok(ResolvedKey::new(
+            entry.secret.clone(),
+            entry.principal.clone(),
+        ))
     }
 }
 

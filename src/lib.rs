@@ -87,8 +87,8 @@ pub use config::{
     UnsignedPayload, VerifierConfig,
 };
 pub use credentials::{
-    provide_key_fn, KeyError, KeyErrorKind, KeyRequest, ProvideKey, ProvideKeyFn,
-    ProvideKeyFuture, ResolvedKey, SecretKey, StaticKeys,
+    provide_key_fn, KeyError, KeyErrorKind, KeyRequest, ProvideKey, ProvideKeyFn, ProvideKeyFuture,
+    ResolvedKey, SecretKey, StaticKeys,
 };
 pub use error::{ConfigError, Rejection, RejectionKind};
 #[cfg(feature = "axum")]
@@ -104,6 +104,5 @@ pub use verifier::{
     payload_hash, Checked, Payload, PayloadCoverage, Verified, Verifier, UNSIGNED_PAYLOAD,
 };
 pub use verify::{
-    ApiGatewayRejections, RenderRejection, RequestBody, ResponseBody, VerifySigV4,
-    VerifySigV4Layer,
+    ApiGatewayRejections, RenderRejection, RequestBody, ResponseBody, VerifySigV4, VerifySigV4Layer,
 };

@@ -244,7 +244,10 @@ mod tests {
             t,
         ));
         assert_eq!(p.arn(), "arn:aws:sts::123456789012:assumed-role/Invoker/s1");
-        assert_eq!(p.principal_arn(), "arn:aws:iam::123456789012:role/team/Invoker");
+        assert_eq!(
+            p.principal_arn(),
+            "arn:aws:iam::123456789012:role/team/Invoker"
+        );
         assert_eq!(p.user_id(), "AROAEXAMPLEROLEID0001:s1");
         assert_eq!(p.account(), "123456789012");
         assert_eq!(p.username(), None);

@@ -84,7 +84,11 @@ impl CredentialScope {
     }
 
     /// The scope for the day of `time`.
-    pub fn for_time(time: SystemTime, region: impl Into<String>, service: impl Into<String>) -> Self {
+    pub fn for_time(
+        time: SystemTime,
+        region: impl Into<String>,
+        service: impl Into<String>,
+    ) -> Self {
         let amz = format_amz_date(time);
         Self::new(amz.get(..8).unwrap_or_default(), region, service)
     }
@@ -107,7 +111,11 @@ impl CredentialScope {
 
 impl fmt::Display for CredentialScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}/{TERMINATOR}", self.date, self.region, self.service)
+        write!(
+            f,
+            "{}/{}/{}/{TERMINATOR}",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -141,9 +149,19 @@ mod tests {
     fn dates_round_trip() {
         let t = parse_amz_date("20150830T123600Z").unwrap();
         assert_eq!(format_amz_date(t), "20150830T123600Z");
-        assert_eq!(t, SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160));
+        assert_eq!(
+            t,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160)
+        );
         assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"), Some(t));
-        for bad in ["", "2015-08-30T12:36:00Z", "20150830T123600", "20151330T123600Z", "20150830T1236000", "2015083OT123600Z"] {
+        for bad in [
+            "",
+            "2015-08-30T12:36:00Z",
+            "20150830T123600",
+            "20151330T123600Z",
+            "20150830T1236000",
+            "2015083OT123600Z",
+        ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
     }

@@ -43,7 +43,9 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::{self, AuthLocation, AuthParams, DateSource};
 use crate::canonical::{self, hex32, CanonicalRequest, QueryPair};
-use crate::config::{ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig};
+use crate::config::{
+    ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig,
+};
 use crate::credentials::{KeyError, KeyErrorKind, KeyRequest, ProvideKey, ResolvedKey};
 use crate::error::{ConfigError, Rejection, RejectionKind};
 use crate::key_cache::KeyCache;
@@ -157,11 +159,18 @@ impl Verifier {
     }
 
     /// Like [`Verifier::new`], with a shared provider.
-    pub fn from_arc(config: VerifierConfig, keys: Arc<dyn ProvideKey>) -> Result<Self, ConfigError> {
+    pub fn from_arc(
+        config: VerifierConfig,
+        keys: Arc<dyn ProvideKey>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let cache = KeyCache::new(config.signing_key_cache);
         Ok(Self {
-            inner: Arc::new(Inner { config, keys, cache }),
+            inner: Arc::new(Inner {
+                config,
+                keys,
+                cache,
+            }),
         })
     }
 
@@ -189,7 +198,11 @@ impl Verifier {
 
     /// Stage one: every check that needs neither the secret nor the body (the rejection table's
     /// checks 1–15, in order).
-    pub fn check<'a>(&'a self, parts: &'a Parts, now: SystemTime) -> Result<Checked<'a>, Rejection> {
+    pub fn check<'a>(
+        &'a self,
+        parts: &'a Parts,
+        now: SystemTime,
+    ) -> Result<Checked<'a>, Rejection> {
         let config = &self.inner.config;
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         let params = auth::parse(parts, &pairs)?;
@@ -247,9 +260,14 @@ impl Verifier {
 
         // 13: five parts.
         let mut it = params.credential.split('/');
-        let (Some(key_id), Some(date), Some(region), Some(service), Some(term), None) =
-            (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
-        else {
+        let (Some(key_id), Some(date), Some(region), Some(service), Some(term), None) = (
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+        ) else {
             return Err(tag(Rejection::new(
                 RejectionKind::MalformedCredential,
                 format!(
@@ -269,7 +287,11 @@ impl Verifier {
         if !config.services.iter().any(|s| s == service) {
             scope_errors.push_str(&format!(
                 "Credential should be scoped to correct service: '{}'. ",
-                config.services.first().map(String::as_str).unwrap_or_default()
+                config
+                    .services
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or_default()
             ));
         }
         if term != TERMINATOR {
@@ -285,7 +307,10 @@ impl Verifier {
             ));
         }
         if !scope_errors.is_empty() {
-            return Err(tag(Rejection::new(RejectionKind::InvalidScope, scope_errors)));
+            return Err(tag(Rejection::new(
+                RejectionKind::InvalidScope,
+                scope_errors,
+            )));
         }
 
         // 15: presigned expiry, strict.
@@ -313,7 +338,9 @@ impl Verifier {
             }
             AuthLocation::Query => {
                 match pairs.iter().find(|(k, _)| k == auth::X_AMZ_CONTENT_SHA256) {
-                    Some((_, v)) => PayloadLine::Declared(canonical::form_decode_str(v).into_owned().into()),
+                    Some((_, v)) => {
+                        PayloadLine::Declared(canonical::form_decode_str(v).into_owned().into())
+                    }
                     None => match config.presigned_payload {
                         PresignedPayload::Hashed => PayloadLine::BodyHash,
                         PresignedPayload::Unsigned => PayloadLine::Unsigned,
@@ -418,7 +445,10 @@ impl<'a> Checked<'a> {
 
     /// The access key id the request names.
     pub fn access_key_id(&self) -> &str {
-        self.params.credential.get(..self.lens[0]).unwrap_or_default()
+        self.params
+            .credential
+            .get(..self.lens[0])
+            .unwrap_or_default()
     }
 
     /// The credential scope.
@@ -517,17 +547,63 @@ impl<'a> Checked<'a> {
         }
     }
 
-    fn signature(&self, key: &crate::signing_key::SigningKey, creq: &CanonicalRequest<'_>) -> [u8; 32] {
+    fn signature(
+        &self,
+        key: &crate::signing_key::SigningKey,
+        creq: &CanonicalRequest<'_>,
+    ) -> [u8; 32] {
         let digest = creq.digest();
         let mut mac = key.mac();
-        scope::write_string_to_sign(&mut mac, self.amz_date(), self.scope_parts(), &hex32(&digest));
+        scope::write_string_to_sign(
+            &mut mac,
+            self.amz_date(),
+            self.scope_parts(),
+            &hex32(&digest),
+        );
         hmac::Mac::finalize(mac).into_bytes().into()
     }
 
-    fn string_to_sign(&self, creq: &CanonicalRequest<'_>) -> String {
+    fn string_to_sign_text(&self, creq: &CanonicalRequest<'_>) -> String {
         let mut buf = Vec::new();
-        scope::write_string_to_sign(&mut buf, self.amz_date(), self.scope_parts(), &hex32(&creq.digest()));
+        scope::write_string_to_sign(
+            &mut buf,
+            self.amz_date(),
+            self.scope_parts(),
+            &hex32(&creq.digest()),
+        );
         String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// The payload line of the canonical request for `payload`.
+    fn payload_line<'p>(&'p self, payload: Payload<'p>) -> Cow<'p, str> {
+        match &self.payload {
+            PayloadLine::Declared(v) => Cow::Borrowed(v),
+            PayloadLine::Unsigned => Cow::Borrowed(UNSIGNED_PAYLOAD),
+            PayloadLine::BodyHash => match payload {
+                Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
+                Payload::Sha256Hex(h) => Cow::Borrowed(h),
+            },
+        }
+    }
+
+    fn signature_skip(&self) -> &'static [&'static str] {
+        match self.params.location {
+            AuthLocation::Query => &[auth::X_AMZ_SIGNATURE],
+            AuthLocation::Header => &[],
+        }
+    }
+
+    /// The canonical request the server computes for this request and `payload` — what a
+    /// client must have signed. For debugging clients; it holds no secret.
+    pub fn canonical_request(&self, payload: Payload<'_>) -> String {
+        let line = self.payload_line(payload);
+        self.canonical(&line, self.signature_skip()).to_text()
+    }
+
+    /// The string to sign the server computes for this request and `payload`.
+    pub fn string_to_sign(&self, payload: Payload<'_>) -> String {
+        let line = self.payload_line(payload);
+        self.string_to_sign_text(&self.canonical(&line, self.signature_skip()))
     }
 
     /// Stage three: checks the signature (18) and the payload hash (19) with the resolved key.
@@ -543,27 +619,11 @@ impl<'a> Checked<'a> {
             service,
         );
 
-        let body_hash = || -> Cow<'_, str> {
-            match payload {
-                Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
-                Payload::Sha256Hex(h) => Cow::Borrowed(h),
-            }
-        };
-        let mut computed_body_hash = None;
-        let payload_line: Cow<'_, str> = match &self.payload {
-            PayloadLine::Declared(v) => Cow::Borrowed(v),
-            PayloadLine::Unsigned => Cow::Borrowed(UNSIGNED_PAYLOAD),
-            PayloadLine::BodyHash => {
-                let h = body_hash();
-                computed_body_hash = Some(h.clone());
-                h
-            }
-        };
+        let payload_line = self.payload_line(payload);
 
         let provided = decode_signature(&self.params.signature);
         let presigned = self.params.location == AuthLocation::Query;
-        let with_token: &[&str] = if presigned { &[auth::X_AMZ_SIGNATURE] } else { &[] };
-        let creq = self.canonical(&payload_line, with_token);
+        let creq = self.canonical(&payload_line, self.signature_skip());
         let mut ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
         if !ok && presigned && self.params.security_token.is_some() {
             // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
@@ -578,7 +638,7 @@ impl<'a> Checked<'a> {
                 message.push_str(&format!(
                     "\n\nThe Canonical String for this request should have been\n'{}'\n\nThe String-to-Sign should have been\n'{}'\n",
                     creq.to_text(),
-                    self.string_to_sign(&creq)
+                    self.string_to_sign_text(&creq)
                 ));
             }
             return Err(self.reject(RejectionKind::SignatureMismatch, message));
@@ -602,7 +662,10 @@ impl<'a> Checked<'a> {
                 PayloadCoverage::Unsigned
             }
             PayloadLine::Declared(v) if is_sha256_hex(v) => {
-                let actual = computed_body_hash.unwrap_or_else(body_hash);
+                let actual: Cow<'_, str> = match payload {
+                    Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
+                    Payload::Sha256Hex(h) => Cow::Borrowed(h),
+                };
                 if !actual.eq_ignore_ascii_case(v) {
                     return Err(mismatch());
                 }

@@ -40,7 +40,9 @@ impl<B: Body<Data = Bytes>> Either<B> {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Self::Bytes { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Self::Bytes { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Self::Body { body } => body.size_hint(),
         }
     }

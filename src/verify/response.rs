@@ -49,8 +49,13 @@ impl ApiGatewayRejections {
                 rejection.message().to_owned()
             }
             _ => {
-                builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                let key = if kind.is_authorization() { "Message" } else { "message" };
+                builder =
+                    builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let key = if kind.is_authorization() {
+                    "Message"
+                } else {
+                    "message"
+                };
                 let mut map = serde_json::Map::new();
                 map.insert(key.to_owned(), serde_json::Value::from(rejection.message()));
                 serde_json::Value::Object(map).to_string()

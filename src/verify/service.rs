@@ -47,7 +47,10 @@ impl<S: fmt::Debug> fmt::Debug for VerifySigV4<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifySigV4<S>
 where
-    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     ResBody: Body<Data = Bytes>,
