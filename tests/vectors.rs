@@ -1,7 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The official AWS SigV4 test suite (vendored in `tests/data/sigv4-test-suite`), through the
 //! verifier: one test per case and signature location, each checking the canonical request,
 //! the string to sign and the signature separately, then tampering with every signed part.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
