@@ -70,12 +70,14 @@ mod credentials;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod iam;
 mod key_cache;
 mod now_or_later;
 mod policy;
 mod principal;
 mod scope;
 mod signing_key;
+pub mod sts;
 mod verifier;
 pub mod verify;
 

@@ -1,0 +1,264 @@
+//! STS errors: code, HTTP status, `Sender`/`Receiver` and message, one constructor per row
+//! of the STS error table.
+
+use std::fmt;
+
+/// Which side of the conversation is at fault: the `<Type>` of an STS error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    /// The client (4xx).
+    Sender,
+    /// The server (5xx).
+    Receiver,
+}
+
+impl ErrorType {
+    /// `Sender` or `Receiver`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::Sender => "Sender",
+            ErrorType::Receiver => "Receiver",
+        }
+    }
+}
+
+/// The `<Code>` of an STS error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StsErrorCode {
+    /// `AccessDenied` (403).
+    AccessDenied,
+    /// `ValidationError` (400).
+    ValidationError,
+    /// `MalformedInput` (400).
+    MalformedInput,
+    /// `InvalidAction` (400).
+    InvalidAction,
+    /// `ExpiredToken` (403).
+    ExpiredToken,
+    /// `InvalidClientTokenId` (403).
+    InvalidClientTokenId,
+    /// `SignatureDoesNotMatch` (403).
+    SignatureDoesNotMatch,
+    /// `IncompleteSignature` (400).
+    IncompleteSignature,
+    /// `MissingAuthenticationToken` (403).
+    MissingAuthenticationToken,
+    /// `MalformedPolicyDocument` (400).
+    MalformedPolicyDocument,
+    /// `InternalFailure` (500).
+    InternalFailure,
+}
+
+impl StsErrorCode {
+    /// The code as it appears in `<Code>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StsErrorCode::AccessDenied => "AccessDenied",
+            StsErrorCode::ValidationError => "ValidationError",
+            StsErrorCode::MalformedInput => "MalformedInput",
+            StsErrorCode::InvalidAction => "InvalidAction",
+            StsErrorCode::ExpiredToken => "ExpiredToken",
+            StsErrorCode::InvalidClientTokenId => "InvalidClientTokenId",
+            StsErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            StsErrorCode::IncompleteSignature => "IncompleteSignature",
+            StsErrorCode::MissingAuthenticationToken => "MissingAuthenticationToken",
+            StsErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
+            StsErrorCode::InternalFailure => "InternalFailure",
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        match self {
+            StsErrorCode::AccessDenied
+            | StsErrorCode::ExpiredToken
+            | StsErrorCode::InvalidClientTokenId
+            | StsErrorCode::SignatureDoesNotMatch
+            | StsErrorCode::MissingAuthenticationToken => 403,
+            StsErrorCode::ValidationError
+            | StsErrorCode::MalformedInput
+            | StsErrorCode::InvalidAction
+            | StsErrorCode::IncompleteSignature
+            | StsErrorCode::MalformedPolicyDocument => 400,
+            StsErrorCode::InternalFailure => 500,
+        }
+    }
+
+    /// `Sender` for 4xx, `Receiver` for 5xx.
+    pub fn error_type(self) -> ErrorType {
+        if self.status() >= 500 {
+            ErrorType::Receiver
+        } else {
+            ErrorType::Sender
+        }
+    }
+}
+
+impl fmt::Display for StsErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejection of an STS request, rendered by [`error_response`](super::error_response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsError {
+    code: StsErrorCode,
+    message: String,
+}
+
+impl StsError {
+    fn new(code: StsErrorCode, message: impl Into<String>) -> Self {
+        StsError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> StsErrorCode {
+        self.code
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// `Sender` or `Receiver`.
+    pub fn error_type(&self) -> ErrorType {
+        self.code.error_type()
+    }
+
+    /// The `<Message>` text (unescaped).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// `AccessDenied` for AssumeRole: `User: <caller ARN> is not authorized to perform:
+    /// sts:AssumeRole on resource: <RoleArn as given>`. Used alike for an unknown role, a
+    /// trust or identity denial and a wrong `ExternalId`.
+    pub fn access_denied_assume_role(caller_arn: &str, role_arn: &str) -> Self {
+        Self::new(
+            StsErrorCode::AccessDenied,
+            format!(
+                "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ),
+        )
+    }
+
+    /// `ValidationError` with a message of the caller's (already aggregated).
+    pub fn validation_error(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::ValidationError, message)
+    }
+
+    /// `ValidationError`: `<RoleArn> is invalid` (long enough, but not an ARN).
+    pub fn invalid_role_arn(role_arn: &str) -> Self {
+        Self::validation_error(format!("{role_arn} is invalid"))
+    }
+
+    /// `ValidationError`: the requested duration exceeds the role's `MaxSessionDuration`.
+    pub fn max_session_duration_exceeded() -> Self {
+        Self::validation_error(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        )
+    }
+
+    /// `ValidationError`: more than one hour asked by role chaining.
+    pub fn role_chaining_limit_exceeded() -> Self {
+        Self::validation_error(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        )
+    }
+
+    /// `MalformedInput` with a message of the caller's.
+    pub fn malformed_input(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::MalformedInput, message)
+    }
+
+    /// `MalformedInput` for a `DurationSeconds` that is not a 32-bit integer.
+    pub fn malformed_duration_seconds(raw: &str) -> Self {
+        Self::malformed_input(format!(
+            "Invalid value for parameter DurationSeconds: '{raw}' is not an integer"
+        ))
+    }
+
+    /// `InvalidAction`: `Could not find operation <Action> for version <Version>`, with
+    /// `NO_VERSION_SPECIFIED` when `Version` is absent.
+    pub fn invalid_action(action: &str, version: Option<&str>) -> Self {
+        let version = version.unwrap_or("NO_VERSION_SPECIFIED");
+        Self::new(
+            StsErrorCode::InvalidAction,
+            format!("Could not find operation {action} for version {version}"),
+        )
+    }
+
+    /// `ExpiredToken`: the session token has expired.
+    pub fn expired_token() -> Self {
+        Self::new(
+            StsErrorCode::ExpiredToken,
+            "The security token included in the request is expired",
+        )
+    }
+
+    /// `InvalidClientTokenId`: unknown key, or an `ASIA` key with a missing, foreign or
+    /// unverifiable session token.
+    pub fn invalid_client_token_id() -> Self {
+        Self::new(
+            StsErrorCode::InvalidClientTokenId,
+            "The security token included in the request is invalid.",
+        )
+    }
+
+    /// `SignatureDoesNotMatch` with the verifier's signature text.
+    pub fn signature_does_not_match(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::SignatureDoesNotMatch, message)
+    }
+
+    /// `IncompleteSignature` with the verifier's text.
+    pub fn incomplete_signature(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::IncompleteSignature, message)
+    }
+
+    /// `MissingAuthenticationToken`: `Request is missing Authentication Token`.
+    pub fn missing_authentication_token() -> Self {
+        Self::new(
+            StsErrorCode::MissingAuthenticationToken,
+            "Request is missing Authentication Token",
+        )
+    }
+
+    /// `MalformedPolicyDocument`: the session policy does not parse.
+    pub fn malformed_policy_document(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::MalformedPolicyDocument, message)
+    }
+
+    /// `InternalFailure` (500, `Receiver`).
+    pub fn internal_failure() -> Self {
+        Self::new(
+            StsErrorCode::InternalFailure,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    }
+}
+
+impl fmt::Display for StsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.code {
+            StsErrorCode::AccessDenied => "access denied",
+            StsErrorCode::ValidationError => "request failed validation",
+            StsErrorCode::MalformedInput => "malformed input",
+            StsErrorCode::InvalidAction => "unknown action or version",
+            StsErrorCode::ExpiredToken => "expired security token",
+            StsErrorCode::InvalidClientTokenId => "invalid security token",
+            StsErrorCode::SignatureDoesNotMatch => "signature does not match",
+            StsErrorCode::IncompleteSignature => "incomplete signature",
+            StsErrorCode::MissingAuthenticationToken => "missing authentication token",
+            StsErrorCode::MalformedPolicyDocument => "malformed policy document",
+            StsErrorCode::InternalFailure => "internal failure",
+        })
+    }
+}
+
+impl std::error::Error for StsError {}

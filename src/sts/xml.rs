@@ -1,0 +1,188 @@
+//! STS XML responses: `AssumeRoleResponse`, `GetCallerIdentityResponse` and `ErrorResponse`.
+//!
+//! Element order follows live STS. Every builder takes the request id that the caller also
+//! sends in the [`REQUEST_ID_HEADER`] header; [`new_request_id`] makes one.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rand::rngs::OsRng;
+use rand::RngCore;
+use time::{OffsetDateTime, UtcOffset};
+
+use super::error::{StsError, StsErrorCode};
+use super::token::TemporaryCredentials;
+
+/// The `Content-Type` of every STS response.
+pub const CONTENT_TYPE: &str = "text/xml";
+/// The header carrying the request id, equal to the body's `RequestId`.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+const FAULT_NAMESPACE: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";
+
+/// A fresh request id: a random (version 4) UUID in its hyphenated lowercase form.
+pub fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if OsRng.try_fill_bytes(&mut bytes).is_err() {
+        // A request id only has to be unique, not secret: fall back to time and a counter.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
+        bytes = ((u128::from(count) << 64) | u128::from(nanos)).to_le_bytes();
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// Formats a time as STS does: `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
+pub fn format_time(time: OffsetDateTime) -> String {
+    let utc = time.checked_to_offset(UtcOffset::UTC).unwrap_or(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    )
+}
+
+/// The body of a successful AssumeRole.
+///
+/// `assumed_role_id` is `AROA…:SESSION` and `arn` the session ARN (see
+/// [`SessionClaims`](super::SessionClaims)); `packed_policy_size` is given only when a
+/// session policy or tags were passed.
+pub fn assume_role_response(
+    assumed_role_id: &str,
+    arn: &str,
+    credentials: &TemporaryCredentials,
+    packed_policy_size: Option<u32>,
+    request_id: &str,
+) -> String {
+    let mut out = String::with_capacity(1024 + credentials.session_token.len());
+    out.push_str("<AssumeRoleResponse xmlns=\"");
+    out.push_str(STS_NAMESPACE);
+    out.push_str("\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n");
+    element(&mut out, "      ", "AssumedRoleId", assumed_role_id);
+    element(&mut out, "      ", "Arn", arn);
+    out.push_str("    </AssumedRoleUser>\n    <Credentials>\n");
+    element(
+        &mut out,
+        "      ",
+        "AccessKeyId",
+        &credentials.access_key_id,
+    );
+    element(
+        &mut out,
+        "      ",
+        "SecretAccessKey",
+        credentials.secret_access_key.expose_secret(),
+    );
+    element(
+        &mut out,
+        "      ",
+        "SessionToken",
+        &credentials.session_token,
+    );
+    element(
+        &mut out,
+        "      ",
+        "Expiration",
+        &format_time(credentials.expiration),
+    );
+    out.push_str("    </Credentials>\n");
+    if let Some(size) = packed_policy_size {
+        let _ = writeln!(out, "    <PackedPolicySize>{size}</PackedPolicySize>");
+    }
+    out.push_str("  </AssumeRoleResult>\n");
+    response_metadata(&mut out, request_id);
+    out.push_str("</AssumeRoleResponse>\n");
+    out
+}
+
+/// The body of a successful GetCallerIdentity: the caller's ARN, its `aws:userid`
+/// (`AIDA…` for a user, `AROA…:SESSION` for a role session) and its account.
+pub fn get_caller_identity_response(
+    arn: &str,
+    user_id: &str,
+    account: &str,
+    request_id: &str,
+) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str("<GetCallerIdentityResponse xmlns=\"");
+    out.push_str(STS_NAMESPACE);
+    out.push_str("\">\n  <GetCallerIdentityResult>\n");
+    element(&mut out, "    ", "Arn", arn);
+    element(&mut out, "    ", "UserId", user_id);
+    element(&mut out, "    ", "Account", account);
+    out.push_str("  </GetCallerIdentityResult>\n");
+    response_metadata(&mut out, request_id);
+    out.push_str("</GetCallerIdentityResponse>\n");
+    out
+}
+
+/// The body of an error: `ErrorResponse` in the STS namespace, or in the AWS fault
+/// namespace for `InvalidAction`. Send it with [`StsError::status`].
+pub fn error_response(error: &StsError, request_id: &str) -> String {
+    let namespace = if error.code() == StsErrorCode::InvalidAction {
+        FAULT_NAMESPACE
+    } else {
+        STS_NAMESPACE
+    };
+    let mut out = String::with_capacity(256 + error.message().len());
+    out.push_str("<ErrorResponse xmlns=\"");
+    out.push_str(namespace);
+    out.push_str("\">\n  <Error><Type>");
+    out.push_str(error.error_type().as_str());
+    out.push_str("</Type><Code>");
+    out.push_str(error.code().as_str());
+    out.push_str("</Code><Message>");
+    escape_into(&mut out, error.message());
+    out.push_str("</Message></Error>\n  <RequestId>");
+    escape_into(&mut out, request_id);
+    out.push_str("</RequestId>\n</ErrorResponse>\n");
+    out
+}
+
+fn response_metadata(out: &mut String, request_id: &str) {
+    out.push_str("  <ResponseMetadata><RequestId>");
+    escape_into(out, request_id);
+    out.push_str("</RequestId></ResponseMetadata>\n");
+}
+
+fn element(out: &mut String, indent: &str, name: &str, text: &str) {
+    out.push_str(indent);
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    escape_into(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push_str(">\n");
+}
+
+/// Escapes character data. Characters XML 1.0 cannot carry at all become U+FFFD; a
+/// carriage return is written as a reference so that parsers do not normalise it away.
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
