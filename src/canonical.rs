@@ -89,6 +89,46 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The path an authorization decision is made on, and the one a gateway forwards: dot segments
+/// removed, repeated `/` collapsed (as [`normalize_path`]), escapes of unreserved characters
+/// decoded and the hex digits of other escapes upper-cased (RFC 3986 §6.2.2). So `/x/../admin`
+/// and `/%61dmin` both become `/admin`.
+pub fn normalize_resource_path(path: &str) -> Cow<'_, str> {
+    let normalized = normalize_path(path);
+    if !normalized.contains('%') {
+        return normalized;
+    }
+    let bytes = normalized.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex_val),
+                bytes.get(i + 2).copied().and_then(hex_val),
+            ) {
+                let decoded = (h << 4) | l;
+                if is_unreserved(decoded) {
+                    out.push(decoded);
+                } else {
+                    out.extend_from_slice(format!("%{decoded:02X}").as_bytes());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    // Only ASCII escapes were decoded, so the bytes are still UTF-8.
+    let out = String::from_utf8_lossy(&out).into_owned();
+    // Decoding an unreserved escape can reveal new dot segments (`/%2E%2E/`): normalise again.
+    match normalize_path(&out) {
+        Cow::Borrowed(_) => Cow::Owned(out),
+        Cow::Owned(again) => Cow::Owned(again),
+    }
+}
+
 /// The canonical URI of a request path as it arrived on the wire (still percent-encoded).
 pub(crate) fn canonical_path(
     path: &str,
@@ -353,6 +393,21 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(normalize_path(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn resource_paths_cannot_dodge_a_deny() {
+        for (input, want) in [
+            ("/x/../admin", "/admin"),
+            ("/%61dmin", "/admin"),
+            ("/%2e%2e/admin", "/admin"),
+            ("/a%2fb", "/a%2Fb"),
+            ("//admin//", "/admin/"),
+            ("/", "/"),
+            ("/%zz", "/%zz"),
+        ] {
+            assert_eq!(normalize_resource_path(input), want, "input {input:?}");
         }
     }
 

@@ -71,6 +71,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod iam;
+mod iam_policy;
 mod key_cache;
 mod now_or_later;
 mod policy;
@@ -82,7 +83,7 @@ mod verifier;
 pub mod verify;
 
 pub use auth::AuthLocation;
-pub use canonical::normalize_path;
+pub use canonical::{normalize_path, normalize_resource_path};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedPayload,
@@ -95,6 +96,7 @@ pub use credentials::{
 pub use error::{ConfigError, Rejection, RejectionKind};
 #[cfg(feature = "axum")]
 pub use extract::MissingPrincipal;
+pub use iam_policy::IamPolicy;
 pub use policy::{
     AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
     PolicyRequest,

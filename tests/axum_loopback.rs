@@ -22,13 +22,6 @@ use tower_sigv4::{
     Payload, Principal, StaticKeys, SystemClock, Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    use hmac::Mac;
-    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
-}
-
 #[tokio::test]
 async fn signed_request_reaches_the_handler_with_its_principal() {
     let keys = StaticKeys::new().with_key(

@@ -17,12 +17,10 @@ use http_body_util::{BodyExt, Full};
 use support::*;
 use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::{
-    provide_key_fn, FixedClock, KeyError, MismatchDetail, Payload, PolicyDecision, PolicyRequest,
-    Principal, Rejection, RequestBody, StaticKeys, UnsignedPayload, Verifier, VerifierConfig,
+    provide_key_fn, FixedClock, KeyError, MismatchDetail, PolicyDecision, PolicyRequest, Principal,
+    Rejection, RequestBody, StaticKeys, UnsignedPayload, Verifier, VerifierConfig,
     VerifySigV4Layer,
 };
-
-const ZERO_SIG: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn keys() -> StaticKeys {
     StaticKeys::new()
@@ -49,39 +47,10 @@ fn config() -> VerifierConfig {
     VerifierConfig::new("us-east-1", "execute-api")
 }
 
-/// Fills in a correct signature for `req` (whose Authorization names `Signature=0…0`), using the
-/// verifier's own canonical request — the official vectors prove that part separately.
-fn sign(v: &Verifier, mut req: Request<Bytes>) -> Request<Bytes> {
-    let (parts, body) = req.clone().into_parts();
-    let checked = v.check(&parts, vector_now()).expect("stage one");
-    let sts = checked.string_to_sign(Payload::Bytes(&body));
-    let scope = checked.scope();
-    let key = derive(SECRET, scope.date(), scope.region(), scope.service());
-    let sig = hex::encode(hmac(&key, sts.as_bytes()));
-    drop(checked);
-    if let Some(a) = req.headers().get("authorization").cloned() {
-        let a = a.to_str().unwrap().replace(ZERO_SIG, &sig);
-        req.headers_mut()
-            .insert("authorization", HeaderValue::from_str(&a).unwrap());
-    } else {
-        let uri = req.uri().to_string().replace(ZERO_SIG, &sig);
-        *req.uri_mut() = uri.parse().unwrap();
-    }
-    req
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    use hmac::Mac;
-    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
-}
-
-fn derive(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k = hmac(&k, region.as_bytes());
-    let k = hmac(&k, service.as_bytes());
-    hmac(&k, b"aws4_request")
+/// Fills in a correct signature for `req` (see `support::sign`).
+fn sign(v: &Verifier, req: Request<Bytes>) -> Request<Bytes> {
+    let body = req.body().clone();
+    support::sign(v, req, &body, SECRET, vector_now())
 }
 
 fn header_request(akid: &str, extra: &[(&str, &str)], body: &str) -> Request<Bytes> {

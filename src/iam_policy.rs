@@ -1,0 +1,261 @@
+//! The IAM policy engine as a [`CheckPolicy`] hook: API Gateway's `AWS_IAM` authorization.
+//!
+//! ```
+//! use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
+//! use tower_sigv4::IamPolicy;
+//!
+//! let api = ApiContext::new("us-east-1", "123456789012", "apiid");
+//! let allow_get = Policy::parse(
+//!     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"execute-api:/prod/GET/*"}]}"#,
+//!     PolicyKind::Identity,
+//!     Some(&api),
+//! ).unwrap();
+//! let hook = IamPolicy::new(api, "prod")
+//!     .with_identity_policies("arn:aws:iam::123456789012:user/alice", vec![allow_get]);
+//! # let _ = hook;
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use time::OffsetDateTime;
+
+use crate::canonical::normalize_resource_path;
+use crate::iam::{
+    evaluate, resource_arn, AccountMasking, ApiContext, Caller, Evaluation, MessageStyle, Policy,
+    PolicyKind, RequestContext,
+};
+use crate::policy::{CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
+use crate::principal::{Principal, PrincipalType};
+
+/// Extra condition keys an application adds per request.
+type ContextFn = dyn Fn(&PolicyRequest<'_>) -> Vec<(String, String)> + Send + Sync;
+
+/// API Gateway's `AWS_IAM` authorization over `execute-api:Invoke` on
+/// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH`.
+///
+/// `aws:SourceIp` and `aws:SecureTransport` come from the [`ConnectionInfo`](crate::ConnectionInfo)
+/// request extension, which the server inserts (the gateway does; with axum, a small
+/// `map_request` middleware over `ConnectInfo` does it). Without it, `aws:SourceIp` is absent.
+///
+/// Identity policies are looked up by the caller's `aws:PrincipalArn` (the user ARN, or the
+/// role ARN for a role session); a session's own session policy (from AssumeRole) narrows them.
+#[derive(Clone)]
+pub struct IamPolicy {
+    api: ApiContext,
+    stage: String,
+    resource_policy: Option<Arc<Policy>>,
+    identity: HashMap<String, Arc<[Policy]>>,
+    masking: AccountMasking,
+    style: MessageStyle,
+    trusted_proxies: Vec<IpNet>,
+    extra: Option<Arc<ContextFn>>,
+}
+
+impl fmt::Debug for IamPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamPolicy")
+            .field("api", &self.api)
+            .field("stage", &self.stage)
+            .field("principals", &self.identity.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IamPolicy {
+    /// A hook for the API `api` at `stage`, with no policies yet (everything is denied).
+    pub fn new(api: ApiContext, stage: impl Into<String>) -> Self {
+        Self {
+            api,
+            stage: stage.into(),
+            resource_policy: None,
+            identity: HashMap::new(),
+            masking: AccountMasking::Masked,
+            style: MessageStyle::Classic,
+            trusted_proxies: Vec::new(),
+            extra: None,
+        }
+    }
+
+    /// Sets the API's resource policy (parse it as [`PolicyKind::Resource`]).
+    pub fn with_resource_policy(mut self, policy: Policy) -> Self {
+        self.resource_policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Sets the identity policies of a user ARN or role ARN.
+    pub fn with_identity_policies(
+        mut self,
+        principal_arn: impl Into<String>,
+        policies: Vec<Policy>,
+    ) -> Self {
+        self.identity.insert(principal_arn.into(), policies.into());
+        self
+    }
+
+    /// Shows the API owner's account in full in denial messages (default: masked like API
+    /// Gateway, `********9012`).
+    pub fn with_account_masking(mut self, masking: AccountMasking) -> Self {
+        self.masking = masking;
+        self
+    }
+
+    /// Sets the denial message style (default: the classic 2021 texts).
+    pub fn with_message_style(mut self, style: MessageStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Trusts `X-Forwarded-For` from these proxies for `aws:SourceIp` (default: none; the
+    /// peer address is used).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Adds condition keys per request (e.g. from the application's own headers).
+    pub fn with_context(
+        mut self,
+        f: impl Fn(&PolicyRequest<'_>) -> Vec<(String, String)> + Send + Sync + 'static,
+    ) -> Self {
+        self.extra = Some(Arc::new(f));
+        self
+    }
+
+    /// The resource ARN of a request's method and (wire) path.
+    pub fn resource_arn(&self, method: &http::Method, path: &str) -> String {
+        resource_arn(
+            &self.api.region,
+            &self.api.account,
+            &self.api.api_id,
+            &self.stage,
+            method.as_str(),
+            &normalize_resource_path(path),
+        )
+    }
+
+    fn source_ip(&self, request: &PolicyRequest<'_>) -> Option<IpAddr> {
+        let peer = peer_ip(request)?;
+        if !self.trusted_proxies.iter().any(|n| n.contains(&peer)) {
+            return Some(peer);
+        }
+        // Walk X-Forwarded-For from the right, skipping trusted proxies.
+        let forwarded: Vec<IpAddr> = request
+            .parts()
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !self.trusted_proxies.iter().any(|n| n.contains(ip)))
+                .unwrap_or(peer),
+        )
+    }
+
+    fn decide(&self, request: &PolicyRequest<'_>) -> PolicyDecision {
+        let principal = request.principal();
+        let resource = self.resource_arn(&request.parts().method, request.parts().uri.path());
+        let caller = match caller(principal) {
+            Ok(c) => c,
+            Err(e) => return PolicyDecision::fail(e.to_string()),
+        };
+        let now = OffsetDateTime::from(request.now());
+        let mut ctx = RequestContext::new(caller, "execute-api:Invoke", resource.clone())
+            .with_current_time(now)
+            .with_secure_transport(request.connection().is_some_and(|c| c.secure));
+        if let Some(ip) = self.source_ip(request) {
+            ctx = ctx.with_source_ip(ip);
+        }
+        if let Some(session) = principal.session() {
+            ctx = ctx
+                .with_token_issue_time(OffsetDateTime::from(session.issued_at))
+                .with_multi_factor_auth_present(false);
+        }
+        for (key, header) in [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")] {
+            if let Some(v) = request
+                .parts()
+                .headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+            {
+                ctx = ctx.with_key(key, v);
+            }
+        }
+        if let Some(extra) = &self.extra {
+            for (k, v) in extra(request) {
+                ctx = ctx.with_key(&k, v);
+            }
+        }
+        let identity: &[Policy] = self
+            .identity
+            .get(principal.principal_arn())
+            .map_or(&[], |p| p);
+        let session_policy = match principal
+            .session()
+            .and_then(|s| s.session_policy.as_deref())
+        {
+            Some(json) => match Policy::parse(json, PolicyKind::Identity, Some(&self.api)) {
+                Ok(p) => Some(p),
+                Err(e) => return PolicyDecision::fail(format!("session policy: {e}")),
+            },
+            None => None,
+        };
+        let decision = evaluate(
+            &Evaluation::new(&ctx, &self.api.account)
+                .identity_policies(identity)
+                .session_policy(session_policy.as_ref())
+                .resource_policy(self.resource_policy.as_deref()),
+        );
+        tracing::debug!(
+            principal = principal.arn(),
+            resource = %resource,
+            explain = %decision.explain(),
+            "iam decision"
+        );
+        match decision.denial_message(principal.arn(), &resource, self.masking, self.style) {
+            None if decision.is_allowed() => PolicyDecision::Allow,
+            Some(message) => PolicyDecision::deny(message),
+            None => PolicyDecision::deny(format!(
+                "User: {} is not authorized to perform: execute-api:Invoke on resource: {resource}",
+                principal.arn()
+            )),
+        }
+    }
+}
+
+fn peer_ip(request: &PolicyRequest<'_>) -> Option<IpAddr> {
+    if let Some(c) = request.connection() {
+        return Some(c.peer.ip());
+    }
+    None
+}
+
+/// The engine's view of a verified principal.
+fn caller(principal: &Principal) -> Result<Caller, crate::iam::CallerError> {
+    let mut caller = match (principal.principal_type(), principal.session()) {
+        (PrincipalType::AssumedRole, Some(s)) => {
+            Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
+        }
+        (PrincipalType::Account, _) => Caller::root(principal.account())?,
+        _ => Caller::user(principal.arn(), principal.user_id())?,
+    };
+    for (k, v) in principal.tags() {
+        caller = caller.with_tag(k.clone(), v.clone());
+    }
+    Ok(caller)
+}
+
+impl CheckPolicy for IamPolicy {
+    fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
+        CheckPolicyFuture::ready(self.decide(request))
+    }
+}
