@@ -7,33 +7,8 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-/// The kind of principal making a request, as `aws:PrincipalType` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PrincipalType {
-    /// An IAM user (`arn:aws:iam::ACCOUNT:user/NAME`).
-    User,
-    /// A role session (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
-    AssumedRole,
-    /// The account's root user (`arn:aws:iam::ACCOUNT:root`).
-    Account,
-}
-
-impl PrincipalType {
-    /// The value of `aws:PrincipalType`: `User`, `AssumedRole` or `Account`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrincipalType::User => "User",
-            PrincipalType::AssumedRole => "AssumedRole",
-            PrincipalType::Account => "Account",
-        }
-    }
-}
-
-impl fmt::Display for PrincipalType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The kind of principal (the crate's own type; the engine reports it as `aws:PrincipalType`).
+pub use crate::principal::PrincipalType;
 
 /// A [`Caller`] could not be built from the given ARN or names.
 #[derive(Debug, Clone, PartialEq, Eq)]
