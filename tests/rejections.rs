@@ -604,3 +604,65 @@ fn secrets_never_print() {
     let dbg = format!("{:?}", keys());
     assert!(!dbg.contains("EXAMPLEKEY"), "{dbg}");
 }
+
+#[tokio::test]
+async fn forwarded_host_is_trusted_only_when_configured() {
+    // Signed for the public host; the proxy forwards to an internal one.
+    let signed_for_public = |v: &Verifier| {
+        let req = header_request(AKID, &[], "");
+        let mut req = sign(v, req);
+        req.headers_mut()
+            .insert("host", HeaderValue::from_static("internal:8080"));
+        req.headers_mut().insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("api.example.com"),
+        );
+        req.headers_mut().insert(
+            "forwarded",
+            HeaderValue::from_static("for=10.0.0.1;host=\"api.example.com\";proto=https"),
+        );
+        req
+    };
+    // Default: the Host that arrived is used, so the signature no longer matches.
+    let (v, layer) = layer_with(config());
+    let a = call_with(layer, signed_for_public(&v), 0).await;
+    assert_eq!(
+        a.rejection.unwrap().kind(),
+        tower_sigv4::RejectionKind::SignatureMismatch
+    );
+    for trusted in [
+        tower_sigv4::ForwardedHost::XForwardedHost,
+        tower_sigv4::ForwardedHost::Forwarded,
+    ] {
+        let (v, layer) = layer_with(config().with_forwarded_host(trusted));
+        let a = call_with(layer, signed_for_public(&v), 0).await;
+        assert_eq!(a.status, StatusCode::OK, "{trusted:?}: {}", a.body);
+    }
+}
+
+#[tokio::test]
+async fn date_header_in_imf_fixdate_is_accepted() {
+    let (v, layer) = layer_with(config());
+    let req = Request::get("http://api.example.com/")
+        .header("host", "api.example.com")
+        .header("date", "Sun, 30 Aug 2015 12:36:00 GMT")
+        .header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential={AKID}/20150830/us-east-1/execute-api/aws4_request, SignedHeaders=date;host, Signature={ZERO_SIG}"),
+        )
+        .body(Bytes::new())
+        .unwrap();
+    let checked_sts = {
+        let (parts, _) = req.clone().into_parts();
+        v.check(&parts, vector_now())
+            .unwrap()
+            .string_to_sign(tower_sigv4::Payload::Bytes(b""))
+    };
+    // The string to sign carries the date in basic format.
+    assert!(
+        checked_sts.starts_with("AWS4-HMAC-SHA256\n20150830T123600Z\n"),
+        "{checked_sts}"
+    );
+    let a = call_with(layer, sign(&v, req), 0).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
