@@ -21,6 +21,9 @@ pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// The path set: the unreserved bytes and `/`.
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
+/// The `x-amz-content-sha256` value that leaves the body out of the signature.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
 /// Where canonical text goes: a hasher, or a buffer when the text itself is wanted.
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);

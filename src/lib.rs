@@ -77,6 +77,7 @@ mod now_or_later;
 mod policy;
 mod principal;
 mod scope;
+pub mod sign;
 mod signing_key;
 pub mod sts;
 mod verifier;
@@ -103,6 +104,10 @@ pub use policy::{
 };
 pub use principal::{Principal, PrincipalType, SessionInfo};
 pub use scope::CredentialScope;
+pub use sign::{
+    ClientPayload, ContentSha256Header, Credentials, SessionTokenMode, SignError, SignSigV4,
+    SignSigV4Layer, SignablePayload, Signer, SigningSettings,
+};
 pub use signing_key::SigningKey;
 pub use verifier::{
     payload_hash, Checked, Payload, PayloadCoverage, Verified, Verifier, UNSIGNED_PAYLOAD,

@@ -52,8 +52,7 @@ use crate::key_cache::KeyCache;
 use crate::principal::Principal;
 use crate::scope::{self, CredentialScope, TERMINATOR};
 
-/// The `x-amz-content-sha256` value that leaves the body out of the signature.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub use crate::canonical::UNSIGNED_PAYLOAD;
 
 /// Verifies SigV4 signatures. Cheap to clone (one `Arc`).
 #[derive(Clone)]

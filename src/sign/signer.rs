@@ -1,0 +1,456 @@
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, HOST};
+use http::request::Parts;
+use http::Uri;
+
+use crate::auth;
+use crate::canonical::{self, hex32, CanonicalRequest, UNSIGNED_PAYLOAD};
+use crate::config::{PathNormalization, PercentEncoding};
+use crate::credentials::SecretKey;
+use crate::scope::{self, ALGORITHM};
+use crate::signing_key::SigningKey;
+
+/// Credentials to sign with. `Debug` hides the secret and the token.
+#[derive(Clone)]
+pub struct Credentials {
+    access_key_id: String,
+    secret: SecretKey,
+    session_token: Option<String>,
+}
+
+impl Credentials {
+    /// Long-term credentials.
+    pub fn new(access_key_id: impl Into<String>, secret: impl Into<SecretKey>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret: secret.into(),
+            session_token: None,
+        }
+    }
+
+    /// With a session token (temporary credentials).
+    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+        self.session_token = Some(token.into());
+        self
+    }
+
+    /// The access key id.
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"***")
+            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// What the payload line of the canonical request is.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum SignablePayload<'a> {
+    /// The body; its SHA-256 is signed.
+    Bytes(&'a [u8]),
+    /// The hex SHA-256 of the body, computed elsewhere.
+    Precomputed(&'a str),
+    /// `UNSIGNED-PAYLOAD`: the body is not covered.
+    Unsigned,
+}
+
+/// Whether the signer adds an `x-amz-content-sha256` header (S3 requires it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ContentSha256Header {
+    /// No header (the default; what SDKs do for non-S3 services).
+    #[default]
+    Omit,
+    /// Add and sign `x-amz-content-sha256` with the payload hash.
+    Include,
+}
+
+/// Whether the session token is covered by the signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SessionTokenMode {
+    /// Signed (the default).
+    #[default]
+    Signed,
+    /// Added after signing (some services want it so).
+    Unsigned,
+}
+
+/// Signer settings, with the same encoding and normalisation modes as the verifier.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SigningSettings {
+    /// Path encoding. Default: double (non-S3).
+    pub percent_encoding: PercentEncoding,
+    /// Path normalisation. Default: enabled (non-S3).
+    pub path_normalization: PathNormalization,
+    /// Whether to add `x-amz-content-sha256`. Default: omit.
+    pub content_sha256: ContentSha256Header,
+    /// Session token mode. Default: signed.
+    pub session_token: SessionTokenMode,
+    /// Headers never signed. Default: `authorization`, `user-agent`, `x-amzn-trace-id`,
+    /// `transfer-encoding` (as aws-sigv4).
+    pub excluded_headers: Vec<HeaderName>,
+}
+
+impl Default for SigningSettings {
+    fn default() -> Self {
+        Self {
+            percent_encoding: PercentEncoding::Double,
+            path_normalization: PathNormalization::Enabled,
+            content_sha256: ContentSha256Header::Omit,
+            session_token: SessionTokenMode::Signed,
+            excluded_headers: vec![
+                AUTHORIZATION,
+                http::header::USER_AGENT,
+                HeaderName::from_static("x-amzn-trace-id"),
+                http::header::TRANSFER_ENCODING,
+            ],
+        }
+    }
+}
+
+impl SigningSettings {
+    /// S3's rules: single encoding, no normalisation, `x-amz-content-sha256` added.
+    pub fn s3() -> Self {
+        Self {
+            percent_encoding: PercentEncoding::Single,
+            path_normalization: PathNormalization::Disabled,
+            content_sha256: ContentSha256Header::Include,
+            ..Self::default()
+        }
+    }
+
+    /// Never signs `header`.
+    pub fn exclude_header(mut self, header: HeaderName) -> Self {
+        self.excluded_headers.push(header);
+        self
+    }
+}
+
+/// Why a request could not be signed.
+#[derive(Debug)]
+pub struct SignError {
+    what: &'static str,
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+}
+
+impl std::error::Error for SignError {}
+
+fn err(what: &'static str) -> SignError {
+    SignError { what }
+}
+
+/// Signs requests (sans-IO): adds `X-Amz-Date`, the session token and `Authorization`, or
+/// builds a presigned URL.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tower_sigv4::{Credentials, SignablePayload, Signer};
+///
+/// let signer = Signer::new(
+///     Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+///     "us-east-1",
+///     "service",
+/// );
+/// let (mut parts, ()) = http::Request::get("https://example.amazonaws.com/").body(()).unwrap().into_parts();
+/// let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+/// signer.sign(&mut parts, SignablePayload::Bytes(b""), t).unwrap();
+/// assert_eq!(
+///     parts.headers["authorization"],
+///     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+/// );
+/// ```
+pub struct Signer {
+    credentials: Credentials,
+    region: String,
+    service: String,
+    settings: SigningSettings,
+    /// The last derived key, by scope date.
+    key: Mutex<Option<(String, SigningKey)>>,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("credentials", &self.credentials)
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Clone for Signer {
+    fn clone(&self) -> Self {
+        Self::new(
+            self.credentials.clone(),
+            self.region.clone(),
+            self.service.clone(),
+        )
+        .with_settings(self.settings.clone())
+    }
+}
+
+fn host_of(parts: &Parts) -> Option<Cow<'_, str>> {
+    if let Some(h) = parts.headers.get(HOST) {
+        return Some(String::from_utf8_lossy(h.as_bytes()));
+    }
+    let uri = &parts.uri;
+    let host = uri.host()?;
+    let default_port = matches!(
+        (uri.scheme_str(), uri.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443))
+    );
+    match uri.port_u16() {
+        Some(port) if !default_port => Some(Cow::Owned(format!("{host}:{port}"))),
+        _ => Some(Cow::Borrowed(host)),
+    }
+}
+
+impl Signer {
+    /// A signer for `region` and `service` with default settings.
+    pub fn new(
+        credentials: Credentials,
+        region: impl Into<String>,
+        service: impl Into<String>,
+    ) -> Self {
+        Self {
+            credentials,
+            region: region.into(),
+            service: service.into(),
+            settings: SigningSettings::default(),
+            key: Mutex::new(None),
+        }
+    }
+
+    /// With `settings`.
+    pub fn with_settings(mut self, settings: SigningSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SigningSettings {
+        &self.settings
+    }
+
+    fn signing_key(&self, date: &str) -> SigningKey {
+        let mut slot = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((d, k)) = slot.as_ref() {
+            if d == date {
+                return k.clone();
+            }
+        }
+        let key = SigningKey::derive(
+            self.credentials.secret.expose_secret(),
+            date,
+            &self.region,
+            &self.service,
+        );
+        *slot = Some((date.to_owned(), key.clone()));
+        key
+    }
+
+    fn signed_header_names(&self, parts: &Parts, presign: bool) -> String {
+        let mut names: Vec<&str> = parts
+            .headers
+            .keys()
+            .map(HeaderName::as_str)
+            .filter(|n| {
+                !self
+                    .settings
+                    .excluded_headers
+                    .iter()
+                    .any(|e| e.as_str() == *n)
+            })
+            .filter(|n| !(presign && matches!(*n, "x-amz-user-agent" | "x-amz-checksum-mode")))
+            .filter(|n| {
+                !(self.settings.session_token == SessionTokenMode::Unsigned
+                    && *n == "x-amz-security-token")
+            })
+            .collect();
+        if !names.contains(&"host") {
+            names.push("host");
+        }
+        names.sort_unstable();
+        names.dedup();
+        names.join(";")
+    }
+
+    fn payload_line<'p>(payload: SignablePayload<'p>) -> Cow<'p, str> {
+        match payload {
+            SignablePayload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
+            SignablePayload::Precomputed(h) => Cow::Borrowed(h),
+            SignablePayload::Unsigned => Cow::Borrowed(UNSIGNED_PAYLOAD),
+        }
+    }
+
+    fn signature(&self, creq: &CanonicalRequest<'_>, amz_date: &str, date: &str) -> String {
+        let key = self.signing_key(date);
+        let mut mac = key.mac();
+        scope::write_string_to_sign(
+            &mut mac,
+            amz_date,
+            (date, &self.region, &self.service),
+            &hex32(&creq.digest()),
+        );
+        hex::encode(hmac::Mac::finalize(mac).into_bytes())
+    }
+
+    /// Signs in the `Authorization` header: sets `x-amz-date`, the session token and (if so
+    /// configured) `x-amz-content-sha256`, then `Authorization`.
+    pub fn sign(
+        &self,
+        parts: &mut Parts,
+        payload: SignablePayload<'_>,
+        time: SystemTime,
+    ) -> Result<(), SignError> {
+        let amz_date = scope::format_amz_date(time);
+        let date = amz_date.get(..8).unwrap_or_default().to_owned();
+        let payload_hash = Self::payload_line(payload);
+        parts.headers.remove(AUTHORIZATION);
+        parts.headers.insert(
+            HeaderName::from_static("x-amz-date"),
+            HeaderValue::from_str(&amz_date).map_err(|_| err("invalid date"))?,
+        );
+        if let Some(token) = &self.credentials.session_token {
+            let mut v = HeaderValue::from_str(token)
+                .map_err(|_| err("session token is not a valid header value"))?;
+            v.set_sensitive(true);
+            parts
+                .headers
+                .insert(HeaderName::from_static("x-amz-security-token"), v);
+        }
+        if self.settings.content_sha256 == ContentSha256Header::Include {
+            parts.headers.insert(
+                HeaderName::from_static("x-amz-content-sha256"),
+                HeaderValue::from_str(&payload_hash).map_err(|_| err("invalid payload hash"))?,
+            );
+        }
+        let signed_headers = self.signed_header_names(parts, false);
+        let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
+        canonical::sort_pairs(&mut pairs);
+        let host = host_of(parts).ok_or_else(|| err("request has no host"))?;
+        let creq = CanonicalRequest {
+            method: parts.method.as_str(),
+            path: canonical::canonical_path(
+                parts.uri.path(),
+                self.settings.path_normalization,
+                self.settings.percent_encoding,
+            ),
+            query: &pairs,
+            skip: &[],
+            headers: &parts.headers,
+            host: Some(&host),
+            signed_headers: &signed_headers,
+            payload_hash: &payload_hash,
+        };
+        let signature = self.signature(&creq, &amz_date, &date);
+        let value = format!(
+            "{ALGORITHM} Credential={}/{date}/{}/{}/aws4_request, SignedHeaders={signed_headers}, Signature={signature}",
+            self.credentials.access_key_id, self.region, self.service
+        );
+        let mut value = HeaderValue::from_str(&value)
+            .map_err(|_| err("access key id is not a valid header value"))?;
+        value.set_sensitive(true);
+        drop(pairs);
+        parts.headers.insert(AUTHORIZATION, value);
+        Ok(())
+    }
+
+    /// A presigned URL for the request, valid for `expires` (1 second to 7 days).
+    pub fn presign(
+        &self,
+        parts: &Parts,
+        payload: SignablePayload<'_>,
+        expires: Duration,
+        time: SystemTime,
+    ) -> Result<Uri, SignError> {
+        let secs = expires.as_secs();
+        if secs == 0 || secs > auth::MAX_EXPIRES {
+            return Err(err("expiry must be between 1 second and 7 days"));
+        }
+        let amz_date = scope::format_amz_date(time);
+        let date = amz_date.get(..8).unwrap_or_default().to_owned();
+        let payload_hash = Self::payload_line(payload);
+        let signed_headers = self.signed_header_names(parts, true);
+        let credential = format!(
+            "{}/{date}/{}/{}/aws4_request",
+            self.credentials.access_key_id, self.region, self.service
+        );
+        let enc = |s: &str| canonical::encode_component(s.as_bytes());
+        let mut added = vec![
+            (auth::X_AMZ_ALGORITHM, ALGORITHM.to_owned()),
+            (auth::X_AMZ_CREDENTIAL, enc(&credential)),
+            (auth::X_AMZ_DATE, amz_date.clone()),
+            (auth::X_AMZ_EXPIRES, secs.to_string()),
+            (auth::X_AMZ_SIGNED_HEADERS, enc(&signed_headers)),
+        ];
+        let token = self.credentials.session_token.as_deref().map(enc);
+        if let (Some(t), SessionTokenMode::Signed) = (&token, self.settings.session_token) {
+            added.push((auth::X_AMZ_SECURITY_TOKEN, t.clone()));
+        }
+        let original = parts.uri.query().unwrap_or_default();
+        let mut query = original.to_owned();
+        for (k, v) in &added {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(k);
+            query.push('=');
+            query.push_str(v);
+        }
+        let mut pairs = canonical::query_pairs(&query);
+        canonical::sort_pairs(&mut pairs);
+        let host = host_of(parts).ok_or_else(|| err("request has no host"))?;
+        let creq = CanonicalRequest {
+            method: parts.method.as_str(),
+            path: canonical::canonical_path(
+                parts.uri.path(),
+                self.settings.path_normalization,
+                self.settings.percent_encoding,
+            ),
+            query: &pairs,
+            skip: &[],
+            headers: &parts.headers,
+            host: Some(&host),
+            signed_headers: &signed_headers,
+            payload_hash: &payload_hash,
+        };
+        let signature = self.signature(&creq, &amz_date, &date);
+        drop(pairs);
+        if let (Some(t), SessionTokenMode::Unsigned) = (&token, self.settings.session_token) {
+            query.push_str(&format!("&{}={t}", auth::X_AMZ_SECURITY_TOKEN));
+        }
+        query.push_str(&format!("&{}={signature}", auth::X_AMZ_SIGNATURE));
+        let mut builder = Uri::builder();
+        if let Some(s) = parts.uri.scheme() {
+            builder = builder.scheme(s.clone());
+        }
+        if let Some(a) = parts.uri.authority() {
+            builder = builder.authority(a.clone());
+        }
+        builder
+            .path_and_query(format!("{}?{query}", parts.uri.path()))
+            .build()
+            .map_err(|_| err("could not build the presigned URL"))
+    }
+}
