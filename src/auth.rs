@@ -332,3 +332,30 @@ pub(crate) fn check_signed_headers(
     }
     Ok(())
 }
+
+/// The service named by a request's credential scope — in the `Authorization` header or the
+/// `X-Amz-Credential` query parameter — without verifying anything.
+///
+/// A server that answers several services on one listener routes with it (the gateway sends
+/// requests scoped to `sts` to its STS service). The verifier still checks the scope.
+///
+/// ```
+/// let request = http::Request::post("/")
+///     .header("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00")
+///     .body(())
+///     .unwrap();
+/// assert_eq!(tower_sigv4::credential_service(&request.into_parts().0).as_deref(), Some("sts"));
+/// ```
+pub fn credential_service(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let credential = value
+            .split([',', ' '])
+            .find_map(|t| t.trim().strip_prefix("Credential="))?;
+        return credential.split('/').nth(3).map(str::to_owned);
+    }
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == X_AMZ_CREDENTIAL)
+        .and_then(|(_, v)| v.split('/').nth(3).map(str::to_owned))
+}

@@ -455,7 +455,7 @@ impl StaticKeys {
         this
     }
 
-    fn resolve(&self, request: &KeyRequest<'_>) -> Result<ResolvedKey, KeyError> {
+    pub(crate) fn resolve(&self, request: &KeyRequest<'_>) -> Result<ResolvedKey, KeyError> {
         let entry = self
             .keys
             .get(request.access_key_id)

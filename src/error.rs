@@ -99,40 +99,6 @@ impl RejectionKind {
         }
     }
 
-    /// The error code an STS client expects for this kind (STS's `ErrorResponse/Error/Code`).
-    pub fn sts_code(self) -> &'static str {
-        match self {
-            Self::MissingAuthentication => "MissingAuthenticationToken",
-            Self::MultipleAuthMechanisms
-            | Self::MalformedAuthorization
-            | Self::MissingParameter
-            | Self::UnsupportedAlgorithm
-            | Self::DuplicateParameter
-            | Self::InvalidExpires
-            | Self::MalformedDate
-            | Self::MalformedCredential => "IncompleteSignature",
-            Self::HeaderNotSigned
-            | Self::RequestTooOld
-            | Self::RequestTooNew
-            | Self::InvalidScope
-            | Self::SignatureMismatch
-            | Self::PayloadHashMismatch => "SignatureDoesNotMatch",
-            Self::InvalidToken => "InvalidClientTokenId",
-            Self::ExpiredToken => "ExpiredToken",
-            Self::PresignedExpired | Self::AccessDenied => "AccessDenied",
-            Self::BodyTooLarge | Self::BodyUnreadable => "MalformedInput",
-            Self::ProviderFailure | Self::PolicyFailure => "InternalFailure",
-        }
-    }
-
-    /// The HTTP status an STS client expects for this kind.
-    pub fn sts_status(self) -> StatusCode {
-        match self.sts_code() {
-            "IncompleteSignature" | "MalformedInput" => StatusCode::BAD_REQUEST,
-            _ => self.status(),
-        }
-    }
-
     /// Whether this is an authorization denial (API Gateway writes `"Message"` for those,
     /// `"message"` for authentication faults).
     pub fn is_authorization(self) -> bool {

@@ -31,6 +31,25 @@ use crate::iam::{
 use crate::policy::{CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
 use crate::principal::{Principal, PrincipalType};
 
+/// Where [`IamPolicy`] finds the identity policies of a caller, looked up by its
+/// `aws:PrincipalArn` (the user ARN, or the role ARN for a role session).
+///
+/// [`SharedStore`](crate::store::SharedStore) is one (its policies follow reloads); closures
+/// `Fn(&str) -> Option<Arc<[Policy]>>` are others.
+pub trait IdentityPolicies: Send + Sync + 'static {
+    /// The identity policies of `principal_arn`, or `None` if it has none.
+    fn identity_policies(&self, principal_arn: &str) -> Option<Arc<[Policy]>>;
+}
+
+impl<F> IdentityPolicies for F
+where
+    F: Fn(&str) -> Option<Arc<[Policy]>> + Send + Sync + 'static,
+{
+    fn identity_policies(&self, principal_arn: &str) -> Option<Arc<[Policy]>> {
+        self(principal_arn)
+    }
+}
+
 /// Extra condition keys an application adds per request.
 type ContextFn = dyn Fn(&PolicyRequest<'_>) -> Vec<(String, String)> + Send + Sync;
 
@@ -49,6 +68,7 @@ pub struct IamPolicy {
     stage: String,
     resource_policy: Option<Arc<Policy>>,
     identity: HashMap<String, Arc<[Policy]>>,
+    source: Option<Arc<dyn IdentityPolicies>>,
     masking: AccountMasking,
     style: MessageStyle,
     trusted_proxies: Vec<IpNet>,
@@ -73,6 +93,7 @@ impl IamPolicy {
             stage: stage.into(),
             resource_policy: None,
             identity: HashMap::new(),
+            source: None,
             masking: AccountMasking::Masked,
             style: MessageStyle::Classic,
             trusted_proxies: Vec::new(),
@@ -93,6 +114,13 @@ impl IamPolicy {
         policies: Vec<Policy>,
     ) -> Self {
         self.identity.insert(principal_arn.into(), policies.into());
+        self
+    }
+
+    /// Looks identity policies up in `source` (e.g. a [`SharedStore`](crate::store::SharedStore)),
+    /// after the ones given with [`IamPolicy::with_identity_policies`].
+    pub fn with_identity_source(mut self, source: impl IdentityPolicies) -> Self {
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -195,10 +223,17 @@ impl IamPolicy {
                 ctx = ctx.with_key(&k, v);
             }
         }
-        let identity: &[Policy] = self
-            .identity
-            .get(principal.principal_arn())
-            .map_or(&[], |p| p);
+        let from_source;
+        let identity: &[Policy] = match self.identity.get(principal.principal_arn()) {
+            Some(p) => p,
+            None => {
+                from_source = self
+                    .source
+                    .as_ref()
+                    .and_then(|s| s.identity_policies(principal.principal_arn()));
+                from_source.as_deref().unwrap_or(&[])
+            }
+        };
         let session_policy = match principal
             .session()
             .and_then(|s| s.session_policy.as_deref())
@@ -240,7 +275,7 @@ fn peer_ip(request: &PolicyRequest<'_>) -> Option<IpAddr> {
 }
 
 /// The engine's view of a verified principal.
-fn caller(principal: &Principal) -> Result<Caller, crate::iam::CallerError> {
+pub(crate) fn caller(principal: &Principal) -> Result<Caller, crate::iam::CallerError> {
     let mut caller = match (principal.principal_type(), principal.session()) {
         (PrincipalType::AssumedRole, Some(s)) => {
             Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?

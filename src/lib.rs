@@ -66,6 +66,8 @@ mod auth;
 mod canonical;
 mod clock;
 mod config;
+#[cfg(feature = "config")]
+pub mod config_file;
 mod credentials;
 mod error;
 #[cfg(feature = "axum")]
@@ -73,17 +75,19 @@ mod extract;
 pub mod iam;
 mod iam_policy;
 mod key_cache;
+mod key_provider_cache;
 mod now_or_later;
 mod policy;
 mod principal;
 mod scope;
 pub mod sign;
 mod signing_key;
+pub mod store;
 pub mod sts;
 mod verifier;
 pub mod verify;
 
-pub use auth::AuthLocation;
+pub use auth::{credential_service, AuthLocation};
 pub use canonical::{normalize_path, normalize_resource_path};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
@@ -97,7 +101,8 @@ pub use credentials::{
 pub use error::{ConfigError, Rejection, RejectionKind};
 #[cfg(feature = "axum")]
 pub use extract::MissingPrincipal;
-pub use iam_policy::IamPolicy;
+pub use iam_policy::{IamPolicy, IdentityPolicies};
+pub use key_provider_cache::{CacheSettings, CachingKeys};
 pub use policy::{
     AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
     PolicyRequest,

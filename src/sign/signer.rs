@@ -42,6 +42,11 @@ impl Credentials {
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
     }
+
+    /// The session token, if any.
+    pub fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -234,6 +234,29 @@ impl StsError {
         Self::new(StsErrorCode::MalformedPolicyDocument, message)
     }
 
+    /// The STS answer to a rejection of the signature layer: same message, STS's code
+    /// (`Request is missing Authentication Token` for a request with no signature at all).
+    pub fn from_rejection(rejection: &crate::Rejection) -> Self {
+        use crate::RejectionKind as K;
+        let kind = rejection.kind();
+        let code = match kind {
+            K::MissingAuthentication => return Self::missing_authentication_token(),
+            K::InvalidToken => return Self::invalid_client_token_id(),
+            K::ExpiredToken => return Self::expired_token(),
+            K::ProviderFailure | K::PolicyFailure => return Self::internal_failure(),
+            K::HeaderNotSigned
+            | K::RequestTooOld
+            | K::RequestTooNew
+            | K::InvalidScope
+            | K::SignatureMismatch
+            | K::PayloadHashMismatch => StsErrorCode::SignatureDoesNotMatch,
+            K::PresignedExpired | K::AccessDenied => StsErrorCode::AccessDenied,
+            K::BodyTooLarge | K::BodyUnreadable => StsErrorCode::MalformedInput,
+            _ => StsErrorCode::IncompleteSignature,
+        };
+        Self::new(code, rejection.message())
+    }
+
     /// `InternalFailure` (500, `Receiver`).
     pub fn internal_failure() -> Self {
         Self::new(

@@ -52,11 +52,17 @@
 //! ```
 
 mod error;
+mod service;
+mod session;
 mod token;
 mod wire;
 mod xml;
 
 pub use error::{ErrorType, StsError, StsErrorCode};
+pub use service::{StsHandler, StsRejections, StsService, StsServiceBuilder, STS_CLOCK_SKEW};
+pub use session::{
+    authorize_assume_role, resolve_session_key, session_principal, AssumeRoleConnection,
+};
 pub use token::{
     KeyError, MintError, NewSession, SecretAccessKey, SessionClaims, TemporaryCredentials,
     TokenError, TokenKey, TokenKeyring,

@@ -60,7 +60,11 @@ impl VerifySigV4Layer {
 
     /// Reads the time from `clock` (default: the system clock).
     pub fn with_clock(self, clock: impl Clock) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.with_shared_clock(Arc::new(clock))
+    }
+
+    /// Like [`VerifySigV4Layer::with_clock`], with a shared clock.
+    pub fn with_shared_clock(self, clock: Arc<dyn Clock>) -> Self {
         self.map(|s| s.clock = clock)
     }
 

@@ -1,0 +1,600 @@
+//! The gateway's TOML configuration file, and the identity store that reloads it.
+//!
+//! One file configures the [`sigv4-gateway`](https://docs.rs/tower-sigv4) binary and any
+//! application that wants the same model: the API, the signature settings, STS, and the users
+//! and roles of any number of accounts (each account comes from the ARNs).
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! # upstream = "http://127.0.0.1:3000"
+//! healthz = true                       # unauthenticated GET /healthz (default: off)
+//! [api]
+//! region = "us-east-1"
+//! service = "execute-api"
+//! account = "123456789012"             # the account that owns the API
+//! api_id = "apiid"
+//! stage = "prod"
+//! resource_policy = '''{ "Version": "2012-10-17", "Statement": [] }'''   # optional
+//! [auth]
+//! clock_skew_seconds = 300
+//! max_body_bytes = 10485760
+//! allow_unsigned_payload = true
+//! trusted_proxies = []                 # CIDRs whose X-Forwarded-For is trusted for aws:SourceIp
+//! [sts]
+//! enabled = true
+//! token_keys = [{ id = "k1", secret = "base64 of 32 bytes" }]   # absent: a random key per process
+//! [metrics]
+//! listen = "127.0.0.1:9090"            # Prometheus text on GET /metrics (default: off)
+//! [tls]
+//! cert = "cert.pem"                    # PEM chain and key; absent: plain HTTP
+//! key = "key.pem"
+//! [[user]]
+//! arn = "arn:aws:iam::123456789012:user/alice"
+//! access_keys = [{ id = "AKIA…", secret = "…", active = true }]
+//! policies = ['''{ … }''']
+//! tags = { team = "blue" }
+//! [[role]]
+//! arn = "arn:aws:iam::123456789012:role/Invoker"
+//! trust_policy = '''{ … }'''
+//! policies = ['''{ … }''']
+//! max_session_seconds = 3600
+//! ```
+//!
+//! Loading is strict: an unknown key, a wrong type, a malformed ARN or a policy that does not
+//! validate is an error naming its place, e.g.
+//! `user[0] (arn:aws:iam::123456789012:user/alice) policies[0]: Statement[1].Condition: unknown operator "StringEqualz"`.
+//!
+//! ```
+//! use tower_sigv4::config_file::GatewayConfig;
+//!
+//! let config = GatewayConfig::from_toml(r#"
+//!     [api]
+//!     account = "123456789012"
+//!     api_id = "apiid"
+//!     [[user]]
+//!     arn = "arn:aws:iam::123456789012:user/alice"
+//!     access_keys = [{ id = "AKIAALICE", secret = "s3cret" }]
+//!     policies = ['{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"execute-api:/*"}]}']
+//! "#)?;
+//! assert_eq!(config.listen, "127.0.0.1:8080");
+//! assert_eq!(config.api.stage, "prod");
+//! let store = config.identity_store(None)?;
+//! assert!(store.user("arn:aws:iam::123456789012:user/alice").is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod reload;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::config::{UnsignedPayload, VerifierConfig};
+use crate::iam::{ApiContext, Policy, PolicyKind};
+use crate::store::{IdentityStore, Role, User};
+use crate::sts::{TokenKey, TokenKeyring};
+
+pub use reload::FileStore;
+
+/// A configuration file that cannot be used: where, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigFileError {
+    location: String,
+    message: String,
+}
+
+impl ConfigFileError {
+    fn new(location: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self {
+            location: location.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Where the mistake is (`user[0] (ARN) policies[1]`, a file path, …); empty for a TOML
+    /// syntax error, whose message carries the line and column.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.location.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.location, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigFileError {}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+fn default_service() -> String {
+    "execute-api".to_owned()
+}
+fn default_stage() -> String {
+    "prod".to_owned()
+}
+fn default_skew() -> u64 {
+    300
+}
+fn default_body() -> usize {
+    10 * 1024 * 1024
+}
+fn yes() -> bool {
+    true
+}
+fn default_session() -> u64 {
+    3600
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// Where the gateway listens (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The service it fronts; absent: the gateway answers authorized requests itself.
+    pub upstream: Option<String>,
+    /// Serve an unauthenticated `GET /healthz` (default: no).
+    #[serde(default)]
+    pub healthz: bool,
+    /// The API the gateway stands for.
+    pub api: ApiSection,
+    /// Signature settings.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// The STS endpoint and its session tokens.
+    #[serde(default)]
+    pub sts: StsSection,
+    /// Prometheus metrics.
+    pub metrics: Option<MetricsSection>,
+    /// TLS.
+    pub tls: Option<TlsSection>,
+    /// Users.
+    #[serde(default)]
+    pub user: Vec<UserSection>,
+    /// Roles.
+    #[serde(default)]
+    pub role: Vec<RoleSection>,
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiSection {
+    /// The region requests are signed for (default `us-east-1`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The service requests are signed for (default `execute-api`).
+    #[serde(default = "default_service")]
+    pub service: String,
+    /// The account that owns the API (twelve digits).
+    pub account: String,
+    /// The API id in resource ARNs.
+    pub api_id: String,
+    /// The stage in resource ARNs (default `prod`).
+    #[serde(default = "default_stage")]
+    pub stage: String,
+    /// The API's resource policy (JSON).
+    pub resource_policy: Option<String>,
+}
+
+/// `[auth]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthSection {
+    /// The clock-skew window in seconds (default 300).
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
+    /// The largest body hashed (default 10 MiB); beyond it, 413.
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    /// Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD` (default yes).
+    #[serde(default = "yes")]
+    pub allow_unsigned_payload: bool,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is trusted for `aws:SourceIp` (default none).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            clock_skew_seconds: default_skew(),
+            max_body_bytes: default_body(),
+            allow_unsigned_payload: true,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `[sts]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StsSection {
+    /// Serve STS and accept its temporary credentials (default yes).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Session-token keys, current first; older ones still open tokens (rotation).
+    /// Absent: a random key per process (tokens die with it and are not shared by replicas).
+    pub token_keys: Option<Vec<TokenKeySection>>,
+}
+
+impl Default for StsSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token_keys: None,
+        }
+    }
+}
+
+/// One session-token key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TokenKeySection {
+    /// The key id written into tokens.
+    pub id: String,
+    /// Base64 of 32 random bytes.
+    pub secret: String,
+}
+
+impl fmt::Debug for TokenKeySection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeySection")
+            .field("id", &self.id)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MetricsSection {
+    /// Where `GET /metrics` is served.
+    pub listen: String,
+}
+
+/// `[tls]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsSection {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[[user]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UserSection {
+    /// `arn:aws:iam::ACCOUNT:user/NAME`.
+    pub arn: String,
+    /// The unique id (`AIDA…`); absent: derived from the ARN.
+    pub user_id: Option<String>,
+    /// Access keys.
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeySection>,
+    /// Identity policies (JSON).
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An access key of a `[[user]]`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AccessKeySection {
+    /// The access key id.
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// Whether it may sign (default yes).
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+impl fmt::Debug for AccessKeySection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKeySection")
+            .field("id", &self.id)
+            .field("secret", &"***")
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+/// `[[role]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RoleSection {
+    /// `arn:aws:iam::ACCOUNT:role/NAME`.
+    pub arn: String,
+    /// The unique id (`AROA…`); absent: derived from the ARN.
+    pub role_id: Option<String>,
+    /// Who may assume the role (JSON).
+    pub trust_policy: String,
+    /// What its sessions may do (JSON).
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// The longest session, 3600..=43200 (default 3600).
+    #[serde(default = "default_session")]
+    pub max_session_seconds: u64,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl GatewayConfig {
+    /// Parses the TOML text (syntax, types and unknown keys; see
+    /// [`GatewayConfig::validate`] for the rest).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigFileError> {
+        toml::from_str(text).map_err(|e| ConfigFileError::new("", e.to_string().trim_end()))
+    }
+
+    /// Reads and parses a file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigFileError::new(path.display().to_string(), e))?;
+        Self::from_toml(&text).map_err(|e| ConfigFileError {
+            location: if e.location.is_empty() {
+                path.display().to_string()
+            } else {
+                e.location
+            },
+            message: e.message,
+        })
+    }
+
+    /// Checks everything that can be checked without serving: ARNs, keys, every policy, the
+    /// addresses, the token keys.
+    pub fn validate(&self) -> Result<(), ConfigFileError> {
+        self.listen_addr()?;
+        if let Some(m) = &self.metrics {
+            m.listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| ConfigFileError::new("metrics.listen", e))?;
+        }
+        if let Some(upstream) = &self.upstream {
+            let uri: http::Uri = upstream
+                .parse()
+                .map_err(|e| ConfigFileError::new("upstream", e))?;
+            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+                return Err(ConfigFileError::new(
+                    "upstream",
+                    format!("\"{upstream}\" must be an http:// URL with a host"),
+                ));
+            }
+        }
+        self.verifier_config()?;
+        self.trusted_proxies()?;
+        self.resource_policy()?;
+        self.identity_store(None)?;
+        Ok(())
+    }
+
+    /// `listen` as a socket address.
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr, ConfigFileError> {
+        self.listen
+            .parse()
+            .map_err(|e| ConfigFileError::new("listen", format!("\"{}\": {e}", self.listen)))
+    }
+
+    /// The API, for resource ARNs and policy shorthand.
+    pub fn api_context(&self) -> Result<ApiContext, ConfigFileError> {
+        let a = &self.api;
+        if a.account.len() != 12 || !a.account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigFileError::new(
+                "api.account",
+                format!("\"{}\" is not a twelve-digit account id", a.account),
+            ));
+        }
+        if a.api_id.is_empty() || a.api_id.contains(['/', ':', '*']) {
+            return Err(ConfigFileError::new(
+                "api.api_id",
+                format!("\"{}\" is not a valid API id", a.api_id),
+            ));
+        }
+        if a.stage.is_empty() || a.stage.contains(['/', ':', '*']) {
+            return Err(ConfigFileError::new(
+                "api.stage",
+                format!("\"{}\" is not a valid stage", a.stage),
+            ));
+        }
+        Ok(ApiContext::new(
+            a.region.clone(),
+            a.account.clone(),
+            a.api_id.clone(),
+        ))
+    }
+
+    /// The verifier settings of `[api]` and `[auth]`.
+    pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigFileError> {
+        let auth = &self.auth;
+        if auth.clock_skew_seconds == 0 {
+            return Err(ConfigFileError::new(
+                "auth.clock_skew_seconds",
+                "must be at least 1",
+            ));
+        }
+        Ok(
+            VerifierConfig::new(self.api.region.clone(), self.api.service.clone())
+                .with_clock_skew(Duration::from_secs(auth.clock_skew_seconds))
+                .with_max_body_bytes(auth.max_body_bytes)
+                .with_unsigned_payload(if auth.allow_unsigned_payload {
+                    UnsignedPayload::Allowed
+                } else {
+                    UnsignedPayload::Rejected
+                }),
+        )
+    }
+
+    /// `[auth] trusted_proxies` as networks.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigFileError> {
+        self.auth
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigFileError::new(
+                            format!("auth.trusted_proxies[{i}]"),
+                            format!("\"{s}\" is not an IP address or CIDR"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// The parsed `[api] resource_policy`.
+    pub fn resource_policy(&self) -> Result<Option<Policy>, ConfigFileError> {
+        let api = self.api_context()?;
+        self.api
+            .resource_policy
+            .as_deref()
+            .map(|json| {
+                Policy::parse(json, PolicyKind::Resource, Some(&api))
+                    .map(|p| p.with_name("resource policy"))
+                    .map_err(|e| ConfigFileError::new("api.resource_policy", e))
+            })
+            .transpose()
+    }
+
+    /// The token keyring of `[sts]`: `None` when STS is disabled; the configured keys
+    /// (current first); or, when none are configured, `random` if given (to keep a
+    /// process's random key across reloads) or a fresh random key.
+    pub fn token_keyring(
+        &self,
+        random: Option<&Arc<TokenKeyring>>,
+    ) -> Result<Option<Arc<TokenKeyring>>, ConfigFileError> {
+        if !self.sts.enabled {
+            return Ok(None);
+        }
+        let Some(keys) = &self.sts.token_keys else {
+            return match random {
+                Some(k) => Ok(Some(k.clone())),
+                None => TokenKeyring::generate_random("random")
+                    .map(|k| Some(Arc::new(k)))
+                    .map_err(|e| ConfigFileError::new("sts", e)),
+            };
+        };
+        let mut parsed = keys.iter().enumerate().map(|(i, k)| {
+            TokenKey::from_base64(k.id.clone(), &k.secret)
+                .map_err(|e| ConfigFileError::new(format!("sts.token_keys[{i}]"), e))
+        });
+        let Some(current) = parsed.next().transpose()? else {
+            return Err(ConfigFileError::new(
+                "sts.token_keys",
+                "give at least one key, or leave token_keys out for a random key",
+            ));
+        };
+        let mut keyring = TokenKeyring::new(current);
+        for (i, key) in parsed.enumerate() {
+            keyring
+                .add_verification_key(key?)
+                .map_err(|e| ConfigFileError::new(format!("sts.token_keys[{}]", i + 1), e))?;
+        }
+        Ok(Some(Arc::new(keyring)))
+    }
+
+    /// The users and roles as an [`IdentityStore`], with the keyring of
+    /// [`GatewayConfig::token_keyring`].
+    pub fn identity_store(
+        &self,
+        random: Option<&Arc<TokenKeyring>>,
+    ) -> Result<IdentityStore, ConfigFileError> {
+        let api = self.api_context()?;
+        let mut builder = IdentityStore::builder();
+        if let Some(keyring) = self.token_keyring(random)? {
+            builder = builder.token_keyring(keyring);
+        }
+        for (i, u) in self.user.iter().enumerate() {
+            let at = format!("user[{i}] ({})", u.arn);
+            let mut user = User::new(u.arn.clone()).map_err(|e| ConfigFileError::new(&at, e))?;
+            if let Some(id) = &u.user_id {
+                user = user.with_user_id(id.clone());
+            }
+            for (j, key) in u.access_keys.iter().enumerate() {
+                if key.secret.is_empty() {
+                    return Err(ConfigFileError::new(
+                        format!("{at} access_keys[{j}]"),
+                        "the secret is empty",
+                    ));
+                }
+                user = if key.active {
+                    user.with_access_key(key.id.clone(), key.secret.as_str())
+                } else {
+                    user.with_inactive_access_key(key.id.clone(), key.secret.as_str())
+                };
+            }
+            for (j, json) in u.policies.iter().enumerate() {
+                let policy = Policy::parse(json, PolicyKind::Identity, Some(&api))
+                    .map_err(|e| ConfigFileError::new(format!("{at} policies[{j}]"), e))?
+                    .with_name(format!("{} policy {j}", u.arn));
+                user = user.with_policy(policy);
+            }
+            for (k, v) in &u.tags {
+                user = user.with_tag(k.clone(), v.clone());
+            }
+            builder = builder.user(user);
+        }
+        for (i, r) in self.role.iter().enumerate() {
+            let at = format!("role[{i}] ({})", r.arn);
+            let trust = Policy::parse(&r.trust_policy, PolicyKind::Trust, None)
+                .map_err(|e| ConfigFileError::new(format!("{at} trust_policy"), e))?
+                .with_name(format!("{} trust policy", r.arn));
+            let mut role = Role::new(r.arn.clone(), trust)
+                .and_then(|role| role.with_max_session(Duration::from_secs(r.max_session_seconds)))
+                .map_err(|e| ConfigFileError::new(&at, e))?;
+            if let Some(id) = &r.role_id {
+                role = role.with_role_id(id.clone());
+            }
+            for (j, json) in r.policies.iter().enumerate() {
+                let policy = Policy::parse(json, PolicyKind::Identity, Some(&api))
+                    .map_err(|e| ConfigFileError::new(format!("{at} policies[{j}]"), e))?
+                    .with_name(format!("{} policy {j}", r.arn));
+                role = role.with_policy(policy);
+            }
+            for (k, v) in &r.tags {
+                role = role.with_tag(k.clone(), v.clone());
+            }
+            builder = builder.role(role);
+        }
+        builder.build().map_err(|e| ConfigFileError::new("", e))
+    }
+}

@@ -1,0 +1,309 @@
+//! STS as a tower service: SigV4 for service `sts`, then AssumeRole or GetCallerIdentity.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use time::OffsetDateTime;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::error::StsError;
+use super::session::{authorize_assume_role, AssumeRoleConnection};
+use super::wire::StsRequest;
+use super::xml::{
+    assume_role_response, error_response, get_caller_identity_response, new_request_id,
+    CONTENT_TYPE as XML_CONTENT_TYPE, REQUEST_ID_HEADER,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{ConfigError, Rejection};
+use crate::policy::ConnectionInfo;
+use crate::principal::Principal;
+use crate::store::SharedStore;
+use crate::verifier::Verifier;
+use crate::verify::{RenderRejection, ResponseBody, ResponseFuture, VerifySigV4, VerifySigV4Layer};
+use crate::VerifierConfig;
+
+/// STS's clock-skew window (15 minutes; API Gateway's is 5).
+pub const STS_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// Renders every rejection of the signature layer as an STS `ErrorResponse` (XML), the only
+/// shape STS clients parse.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct StsRejections;
+
+impl StsRejections {
+    /// The response for `rejection`.
+    pub fn response(rejection: &Rejection) -> Response<Bytes> {
+        error(&StsError::from_rejection(rejection))
+    }
+}
+
+impl RenderRejection for StsRejections {
+    fn render(&self, rejection: &Rejection, _parts: &Parts) -> Response<Bytes> {
+        Self::response(rejection)
+    }
+}
+
+fn xml(status: StatusCode, body: String, request_id: &str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(XML_CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    response
+}
+
+fn error(error: &StsError) -> Response<Bytes> {
+    let request_id = new_request_id();
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    xml(status, error_response(error, &request_id), &request_id)
+}
+
+/// The STS actions, behind the signature layer: reads the verified [`Principal`] and the
+/// form body, and answers in STS XML. Use [`StsService`], which puts the layer in front.
+#[derive(Clone)]
+pub struct StsHandler {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for StsHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StsHandler")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StsHandler {
+    async fn handle<B>(self, request: Request<B>) -> Response<Bytes>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = request.into_parts();
+        let Some(principal) = parts.extensions.get::<Principal>().cloned() else {
+            tracing::error!("sts handler reached without a verified principal");
+            return error(&StsError::internal_failure());
+        };
+        let parsed = if parts.method == Method::POST {
+            match Limited::new(body, self.max_body_bytes).collect().await {
+                Ok(collected) => StsRequest::from_form(&collected.to_bytes()),
+                Err(_) => Err(StsError::malformed_input(
+                    "The request body could not be read.",
+                )),
+            }
+        } else {
+            StsRequest::from_query(parts.uri.query().unwrap_or_default())
+        };
+        match parsed.and_then(|request| self.answer(&parts, &principal, request)) {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::info!(caller = principal.arn(), code = %e.code(), "sts request refused");
+                error(&e)
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        parts: &Parts,
+        principal: &Principal,
+        request: StsRequest,
+    ) -> Result<Response<Bytes>, StsError> {
+        let request_id = new_request_id();
+        match request {
+            StsRequest::GetCallerIdentity => Ok(xml(
+                StatusCode::OK,
+                get_caller_identity_response(
+                    principal.arn(),
+                    principal.user_id(),
+                    principal.account(),
+                    &request_id,
+                ),
+                &request_id,
+            )),
+            StsRequest::AssumeRole(params) => {
+                let store = self.store.snapshot();
+                let connection = parts
+                    .extensions
+                    .get::<ConnectionInfo>()
+                    .map(|c| AssumeRoleConnection::new(Some(c.peer.ip()), c.secure))
+                    .unwrap_or_default();
+                let now = self.clock.now();
+                let (session, lifetime) =
+                    authorize_assume_role(&store, principal, &params, connection, now)?;
+                let keyring = store.token_keyring().ok_or_else(|| {
+                    tracing::error!("AssumeRole without a token keyring: STS is not enabled");
+                    StsError::internal_failure()
+                })?;
+                let credentials = keyring
+                    .mint(session.clone(), lifetime, OffsetDateTime::from(now))
+                    .map_err(StsError::from)?;
+                tracing::info!(
+                    caller = principal.arn(),
+                    session = %session.session_arn(),
+                    "sts:AssumeRole granted"
+                );
+                Ok(xml(
+                    StatusCode::OK,
+                    assume_role_response(
+                        &session.assumed_role_id(),
+                        &session.session_arn(),
+                        &credentials,
+                        params.packed_policy_size(),
+                        &request_id,
+                    ),
+                    &request_id,
+                ))
+            }
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for StsHandler
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(request).await.map(Full::new)) })
+    }
+}
+
+/// A self-hosted STS endpoint: `AssumeRole` and `GetCallerIdentity` on the AWS query
+/// protocol, signed with SigV4 for service `sts`, answering in STS XML (errors included), so
+/// unmodified SDKs work with only an endpoint URL set.
+///
+/// Callers, roles and the token keyring come from a [`SharedStore`]; the temporary
+/// credentials it issues are accepted by any verifier whose key provider is that store (or
+/// calls [`resolve_session_key`](super::resolve_session_key)).
+///
+/// ```
+/// use tower_sigv4::store::{IdentityStore, SharedStore};
+/// use tower_sigv4::sts::{StsService, TokenKeyring};
+///
+/// let store = IdentityStore::builder().token_keyring(TokenKeyring::generate_random("k1")?).build()?;
+/// let sts = StsService::builder(SharedStore::new(store), "us-east-1").build()?;
+/// // Mount it: axum::Router::new().route_service("/", sts)
+/// # let _ = sts;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StsService {
+    inner: VerifySigV4<StsHandler>,
+}
+
+impl StsService {
+    /// A builder for the STS of `region` over `store`.
+    pub fn builder(store: SharedStore, region: impl Into<String>) -> StsServiceBuilder {
+        StsServiceBuilder {
+            store,
+            region: region.into(),
+            clock: Arc::new(SystemClock),
+            clock_skew: STS_CLOCK_SKEW,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Builds an [`StsService`].
+#[derive(Clone)]
+pub struct StsServiceBuilder {
+    store: SharedStore,
+    region: String,
+    clock: Arc<dyn Clock>,
+    clock_skew: Duration,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for StsServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StsServiceBuilder")
+            .field("region", &self.region)
+            .field("clock_skew", &self.clock_skew)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StsServiceBuilder {
+    /// Reads the time from `clock` (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The clock-skew window (default 15 minutes, as STS).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// The largest request body (default 64 KiB; STS requests are small).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Builds the service.
+    pub fn build(self) -> Result<StsService, ConfigError> {
+        let config = VerifierConfig::new(self.region, "sts")
+            .with_clock_skew(self.clock_skew)
+            .with_max_body_bytes(self.max_body_bytes);
+        let verifier = Verifier::new(config, self.store.clone())?;
+        let handler = StsHandler {
+            store: self.store,
+            clock: self.clock.clone(),
+            max_body_bytes: self.max_body_bytes,
+        };
+        let layer = VerifySigV4Layer::new(verifier)
+            .with_shared_clock(self.clock)
+            .with_renderer(StsRejections);
+        Ok(StsService {
+            inner: layer.layer(handler),
+        })
+    }
+}
+
+impl<B> Service<Request<B>> for StsService
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody<Full<Bytes>>>;
+    type Error = Infallible;
+    type Future = ResponseFuture<StsHandler, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        <VerifySigV4<StsHandler> as Service<Request<B>>>::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.inner.call(request)
+    }
+}
