@@ -102,12 +102,16 @@ impl FileStore {
     /// Watches the file: checks it every `poll` interval and on `SIGHUP` (Unix), reloading
     /// when its content changed. Runs until the task is aborted; needs a Tokio runtime.
     pub fn watch(self: Arc<Self>, poll: Duration) -> tokio::task::JoinHandle<()> {
+        // Register for SIGHUP before returning, so a signal sent right after is not missed
+        // (nor left to its default action, which ends the process).
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
+            .ok();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            #[cfg(unix)]
-            let mut hup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            tick.tick().await;
             loop {
                 #[cfg(unix)]
                 {
