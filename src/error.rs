@@ -149,6 +149,7 @@ pub struct Rejection {
     kind: RejectionKind,
     message: Cow<'static, str>,
     service: Option<String>,
+    principal: Option<Box<crate::principal::Principal>>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -159,6 +160,7 @@ impl Rejection {
             kind,
             message: message.into(),
             service: None,
+            principal: None,
             source: None,
         }
     }
@@ -200,6 +202,17 @@ impl Rejection {
         self.source.as_ref().map(|e| e.to_string())
     }
 
+    pub(crate) fn with_principal(mut self, principal: &crate::principal::Principal) -> Self {
+        self.principal = Some(Box::new(principal.clone()));
+        self
+    }
+
+    /// The verified caller, for a rejection made after the signature was proven (a policy
+    /// denial or failure); for logs and metrics.
+    pub fn principal(&self) -> Option<&crate::principal::Principal> {
+        self.principal.as_deref()
+    }
+
     /// The service named by the request's credential scope, when it got that far.
     pub fn service(&self) -> Option<&str> {
         self.service.as_deref()
@@ -212,6 +225,7 @@ impl fmt::Debug for Rejection {
             .field("kind", &self.kind)
             .field("message", &self.message)
             .field("service", &self.service)
+            .field("principal", &self.principal.as_ref().map(|p| p.arn()))
             .field("source", &self.source)
             .finish()
     }

@@ -165,12 +165,14 @@ where
             match decision {
                 PolicyDecision::Allow => Ok((verified, body)),
                 PolicyDecision::Deny(message) => Err(Rejection::access_denied(message)
-                    .with_service(Some(verified.scope().service()))),
+                    .with_service(Some(verified.scope().service()))
+                    .with_principal(verified.principal())),
                 PolicyDecision::Fail(source) => Err(Rejection::new(
                     RejectionKind::PolicyFailure,
                     "Internal server error",
                 )
                 .with_service(Some(verified.scope().service()))
+                .with_principal(verified.principal())
                 .with_source(source)),
             }
         }

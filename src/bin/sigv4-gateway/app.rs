@@ -1,0 +1,198 @@
+//! The request path: `/healthz`, STS or the API (signature, IAM, then echo or proxy), with one
+//! access-log line and the metrics per request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tower_layer::Layer;
+use tower_service::Service;
+use tower_sigv4::config_file::GatewayConfig;
+use tower_sigv4::store::SharedStore;
+use tower_sigv4::sts::StsService;
+use tower_sigv4::{
+    credential_service, ConnectionInfo, IamPolicy, Principal, Rejection, RequestBody, Verifier,
+    VerifySigV4, VerifySigV4Layer,
+};
+
+use crate::metrics::Metrics;
+use crate::proxy::Upstream;
+use crate::BoxError;
+
+/// Every response body of the gateway.
+pub(crate) type GatewayBody = BoxBody<Bytes, BoxError>;
+
+pub(crate) fn full(bytes: impl Into<Bytes>) -> GatewayBody {
+    Full::new(bytes.into()).map_err(|e| match e {}).boxed()
+}
+
+pub(crate) fn json_response(
+    status: StatusCode,
+    value: &serde_json::Value,
+) -> Response<GatewayBody> {
+    let mut response = Response::new(full(value.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The gateway's service, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Gateway {
+    api: VerifySigV4<Upstream>,
+    sts: Option<StsService>,
+    healthz: bool,
+    metrics: Metrics,
+}
+
+impl Gateway {
+    pub(crate) fn new(
+        config: &GatewayConfig,
+        store: SharedStore,
+        metrics: Metrics,
+    ) -> Result<Self, BoxError> {
+        let verifier = Verifier::new(config.verifier_config()?, store.clone())?;
+        let mut hook = IamPolicy::new(config.api_context()?, config.api.stage.clone())
+            .with_identity_source(store.clone())
+            .with_trusted_proxies(config.trusted_proxies()?);
+        if let Some(policy) = config.resource_policy()? {
+            hook = hook.with_resource_policy(policy);
+        }
+        let upstream = match &config.upstream {
+            Some(url) => Upstream::proxy(url)?,
+            None => Upstream::Echo,
+        };
+        let api = VerifySigV4Layer::new(verifier)
+            .with_policy(hook)
+            .layer(upstream);
+        let sts = if config.sts.enabled {
+            Some(StsService::builder(store, config.api.region.clone()).build()?)
+        } else {
+            None
+        };
+        Ok(Self {
+            api,
+            sts,
+            healthz: config.healthz,
+            metrics,
+        })
+    }
+
+    /// The hyper service of one connection.
+    pub(crate) fn hyper_service(
+        &self,
+        connection: ConnectionInfo,
+    ) -> impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<GatewayBody>,
+        Error = Infallible,
+        Future = impl Future<Output = Result<Response<GatewayBody>, Infallible>> + Send,
+    > + Clone {
+        let gateway = self.clone();
+        hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            let gateway = gateway.clone();
+            request.extensions_mut().insert(connection);
+            async move { Ok(gateway.handle(request, connection).await) }
+        })
+    }
+
+    async fn handle(
+        self,
+        request: Request<Incoming>,
+        connection: ConnectionInfo,
+    ) -> Response<GatewayBody> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let (parts, body) = request.into_parts();
+        let to_sts = credential_service(&parts).as_deref() == Some("sts");
+        let request = Request::from_parts(parts, body);
+        let (route, response) = match &self.sts {
+            _ if self.healthz && path == "/healthz" => (
+                "healthz",
+                json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+            ),
+            Some(sts) if to_sts => (
+                "sts",
+                call(sts.clone(), request)
+                    .await
+                    .map(|b| b.map_err(|e| match e {}).boxed()),
+            ),
+            _ => (
+                "api",
+                call(self.api.clone(), request).await.map(BodyExt::boxed),
+            ),
+        };
+        let elapsed = started.elapsed();
+        let status = response.status();
+        let rejection = response.extensions().get::<Rejection>();
+        let principal = response
+            .extensions()
+            .get::<Principal>()
+            .or_else(|| rejection.and_then(Rejection::principal))
+            .map(|p| p.arn().to_owned());
+        let (decision, kind) = match (route, rejection) {
+            ("healthz", _) => ("health", String::new()),
+            (_, Some(r)) => (
+                if r.kind().is_authorization() {
+                    "deny"
+                } else {
+                    "reject"
+                },
+                format!("{:?}", r.kind()),
+            ),
+            (_, None) if status.is_server_error() => ("error", String::new()),
+            (_, None) => ("allow", String::new()),
+        };
+        self.metrics.record(route, decision, &kind, elapsed);
+        tracing::info!(
+            route,
+            %method,
+            path,
+            peer = %connection.peer,
+            principal = principal.as_deref().unwrap_or("-"),
+            decision,
+            rejection = kind.as_str(),
+            status = status.as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+        response
+    }
+}
+
+/// Drives `service` to readiness, then calls it.
+async fn call<S, B>(mut service: S, request: Request<B>) -> S::Response
+where
+    S: Service<Request<B>, Error = Infallible>,
+{
+    match std::future::poll_fn(|cx| service.poll_ready(cx)).await {
+        Ok(()) => {}
+        Err(e) => match e {},
+    }
+    match service.call(request).await {
+        Ok(response) => response,
+        Err(e) => match e {},
+    }
+}
+
+/// The inner service of the API stack's requests bodies.
+pub(crate) type ApiRequest = Request<RequestBody<Incoming>>;
+
+/// A boxed future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What every inner service of the API stack answers: always ready.
+pub(crate) fn always_ready(_cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    Poll::Ready(Ok(()))
+}

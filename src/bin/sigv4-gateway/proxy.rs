@@ -1,0 +1,238 @@
+//! Behind the signature and the policy: answer with the caller's identity, or stream the
+//! request to the upstream with the verified identity in headers.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST};
+use http::{HeaderMap, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tower_service::Service;
+use tower_sigv4::{normalize_resource_path, ConnectionInfo, Principal, RequestBody};
+
+use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody};
+use crate::BoxError;
+
+/// How long the upstream may take to start answering.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The identity headers the upstream receives (any the caller sent are removed first).
+pub(crate) const PRINCIPAL_ARN: &str = "x-sigv4-principal-arn";
+pub(crate) const ACCOUNT: &str = "x-sigv4-account";
+pub(crate) const PRINCIPAL_TYPE: &str = "x-sigv4-principal-type";
+const IDENTITY_PREFIX: &str = "x-sigv4-";
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// The inner service of the API stack.
+#[derive(Clone)]
+pub(crate) enum Upstream {
+    /// No upstream: answer with the caller's identity.
+    Echo,
+    /// A reverse proxy.
+    Proxy(Arc<Proxy>),
+}
+
+pub(crate) struct Proxy {
+    client: Client<HttpConnector, RequestBody<Incoming>>,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    base_path: String,
+}
+
+impl Upstream {
+    pub(crate) fn proxy(url: &str) -> Result<Self, BoxError> {
+        let uri: Uri = url.parse()?;
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
+        else {
+            return Err(format!("upstream {url:?} must be an absolute http:// URL").into());
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Self::Proxy(Arc::new(Proxy {
+            client,
+            scheme,
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+        })))
+    }
+}
+
+impl Service<ApiRequest> for Upstream {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<GatewayBody>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        always_ready(cx)
+    }
+
+    fn call(&mut self, request: ApiRequest) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let principal = request.extensions().get::<Principal>().cloned();
+            let mut response = match this {
+                Self::Echo => echo(&request, principal.as_ref()),
+                Self::Proxy(proxy) => proxy.forward(request).await,
+            };
+            if let Some(p) = principal {
+                response.extensions_mut().insert(p);
+            }
+            Ok(response)
+        })
+    }
+}
+
+fn echo(request: &ApiRequest, principal: Option<&Principal>) -> Response<GatewayBody> {
+    let Some(p) = principal else {
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({"message": "Internal server error"}),
+        );
+    };
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "arn": p.arn(),
+            "account": p.account(),
+            "principal_type": p.principal_type().as_str(),
+            "principal_arn": p.principal_arn(),
+            "user_id": p.user_id(),
+            "method": request.method().as_str(),
+            "path": request.uri().path(),
+            "resource_path": normalize_resource_path(request.uri().path()),
+            "query": request.uri().query().unwrap_or_default(),
+        }),
+    )
+}
+
+fn bad_gateway(status: StatusCode, message: &str) -> Response<GatewayBody> {
+    json_response(status, &serde_json::json!({ "message": message }))
+}
+
+impl Proxy {
+    async fn forward(&self, request: ApiRequest) -> Response<GatewayBody> {
+        let (mut parts, body) = request.into_parts();
+        let Some(principal) = parts.extensions.get::<Principal>().cloned() else {
+            return bad_gateway(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+        };
+        // Forward the path the policy judged, not the one the caller wrote.
+        let path = normalize_resource_path(parts.uri.path());
+        let path_and_query = match parts.uri.query() {
+            Some(q) => format!("{}{path}?{q}", self.base_path),
+            None => format!("{}{path}", self.base_path),
+        };
+        let uri = Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build();
+        let Ok(uri) = uri else {
+            return bad_gateway(StatusCode::BAD_GATEWAY, "Bad Gateway: invalid upstream URI");
+        };
+        let original_host = parts.headers.get(HOST).cloned();
+        let connection = parts.extensions.get::<ConnectionInfo>().copied();
+        strip_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(AUTHORIZATION);
+        parts.headers.remove("x-amz-security-token");
+        let spoofed: Vec<HeaderName> = parts
+            .headers
+            .keys()
+            .filter(|k| k.as_str().starts_with(IDENTITY_PREFIX))
+            .cloned()
+            .collect();
+        for name in spoofed {
+            parts.headers.remove(name);
+        }
+        let identity = [
+            (PRINCIPAL_ARN, principal.arn()),
+            (ACCOUNT, principal.account()),
+            (PRINCIPAL_TYPE, principal.principal_type().as_str()),
+        ];
+        for (name, value) in identity {
+            match HeaderValue::from_str(value) {
+                Ok(v) => {
+                    parts.headers.insert(name, v);
+                }
+                Err(_) => {
+                    return bad_gateway(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+                }
+            }
+        }
+        if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
+            parts.headers.insert(HOST, host);
+        }
+        if let Some(host) = original_host {
+            parts.headers.insert("x-forwarded-host", host);
+        }
+        if let Some(c) = connection {
+            let proto = if c.secure { "https" } else { "http" };
+            parts
+                .headers
+                .insert("x-forwarded-proto", HeaderValue::from_static(proto));
+            if let Ok(v) = HeaderValue::from_str(&c.peer.ip().to_string()) {
+                parts.headers.append("x-forwarded-for", v);
+            }
+        }
+        parts.uri = uri;
+        parts.version = http::Version::HTTP_11;
+        let request = http::Request::from_parts(parts, body);
+
+        match tokio::time::timeout(UPSTREAM_TIMEOUT, self.client.request(request)).await {
+            Ok(Ok(response)) => {
+                let (mut parts, body) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, body.map_err(BoxError::from).boxed())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(upstream = %self.authority, error = %e, "upstream request failed");
+                bad_gateway(
+                    StatusCode::BAD_GATEWAY,
+                    "Bad Gateway: the upstream service is unreachable",
+                )
+            }
+            Err(_) => {
+                tracing::warn!(upstream = %self.authority, "upstream timed out");
+                bad_gateway(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "Gateway Timeout: the upstream service did not answer in time",
+                )
+            }
+        }
+    }
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
