@@ -73,6 +73,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::config::{UnsignedPayload, VerifierConfig};
 use crate::iam::{ApiContext, Policy, PolicyKind};
@@ -259,8 +260,8 @@ impl Default for StsSection {
 pub struct TokenKeySection {
     /// The key id written into tokens.
     pub id: String,
-    /// Base64 of 32 random bytes.
-    pub secret: String,
+    /// Base64 of 32 random bytes (zeroed on drop).
+    pub secret: Zeroizing<String>,
 }
 
 impl fmt::Debug for TokenKeySection {
@@ -319,8 +320,8 @@ pub struct UserSection {
 pub struct AccessKeySection {
     /// The access key id.
     pub id: String,
-    /// The secret access key.
-    pub secret: String,
+    /// The secret access key (zeroed on drop).
+    pub secret: Zeroizing<String>,
     /// Whether it may sign (default yes).
     #[serde(default = "yes")]
     pub active: bool,

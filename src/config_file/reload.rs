@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use super::{ConfigFileError, GatewayConfig};
 use crate::store::SharedStore;
@@ -136,8 +137,9 @@ impl FileStore {
     }
 }
 
-fn read(path: &Path) -> Result<(String, [u8; 32]), ConfigFileError> {
+fn read(path: &Path) -> Result<(Zeroizing<String>, [u8; 32]), ConfigFileError> {
     let text = std::fs::read_to_string(path)
+        .map(Zeroizing::new)
         .map_err(|e| ConfigFileError::new(path.display().to_string(), e))?;
     let fingerprint = Sha256::digest(text.as_bytes()).into();
     Ok((text, fingerprint))

@@ -301,15 +301,16 @@ fn print_demo(config: &GatewayConfig, scheme: &str, local: SocketAddr) {
     };
     println!("  {}", user.arn);
     println!("    access key id:     {}", key.id);
-    println!("    secret access key: {}", key.secret);
+    let secret = key.secret.as_str();
+    println!("    secret access key: {secret}");
     println!("\nTry it:");
     println!(
         "  curl --aws-sigv4 \"aws:amz:{region}:{service}\" --user '{}:{}' {scheme}://{local}/hello",
-        key.id, key.secret
+        key.id, secret
     );
     println!(
         "  curl --aws-sigv4 \"aws:amz:{region}:{service}\" --user '{}:{}' {scheme}://{local}/admin   # 403: explicit deny",
-        key.id, key.secret
+        key.id, secret
     );
     println!();
 }
