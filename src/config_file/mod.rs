@@ -445,11 +445,25 @@ impl GatewayConfig {
     /// The verifier settings of `[api]` and `[auth]`.
     pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigFileError> {
         let auth = &self.auth;
-        if auth.clock_skew_seconds == 0 {
+        if !(1..=604_800).contains(&auth.clock_skew_seconds) {
             return Err(ConfigFileError::new(
                 "auth.clock_skew_seconds",
-                "must be at least 1",
+                format!(
+                    "must be between 1 and 604800 (a week), got {}",
+                    auth.clock_skew_seconds
+                ),
             ));
+        }
+        for (name, value) in [
+            ("api.region", &self.api.region),
+            ("api.service", &self.api.service),
+        ] {
+            if value.is_empty() || value.contains(['/', ' ']) {
+                return Err(ConfigFileError::new(
+                    name,
+                    format!("\"{value}\" is not a valid name"),
+                ));
+            }
         }
         Ok(
             VerifierConfig::new(self.api.region.clone(), self.api.service.clone())

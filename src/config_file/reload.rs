@@ -72,8 +72,9 @@ impl FileStore {
     /// Re-reads the file. `Ok(true)`: it changed and the new store is in force; `Ok(false)`:
     /// unchanged; `Err`: refused, the old store stays.
     pub fn reload(&self) -> Result<bool, ConfigFileError> {
-        let (text, fingerprint) = read(&self.path)?;
+        // Read under the lock, so concurrent reloads cannot install an older text last.
         let mut last = self.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        let (text, fingerprint) = read(&self.path)?;
         if *last == fingerprint {
             return Ok(false);
         }
@@ -100,8 +101,8 @@ impl FileStore {
         }
     }
 
-    /// Watches the file: checks it every `poll` interval and on `SIGHUP` (Unix), reloading
-    /// when its content changed. Runs until the task is aborted; needs a Tokio runtime.
+    /// Watches the file: checks it every `poll` interval (never, for a zero interval) and on
+    /// `SIGHUP` (Unix), reloading when its content changed. Runs until the task is aborted; needs a Tokio runtime.
     pub fn watch(self: Arc<Self>, poll: Duration) -> tokio::task::JoinHandle<()> {
         // Register for SIGHUP before returning, so a signal sent right after is not missed
         // (nor left to its default action, which ends the process).
@@ -110,9 +111,12 @@ impl FileStore {
             .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
             .ok();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(poll);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
+            // A zero interval means "on SIGHUP only".
+            let mut tick = (!poll.is_zero()).then(|| tokio::time::interval(poll));
+            if let Some(t) = tick.as_mut() {
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t.tick().await;
+            }
             loop {
                 #[cfg(unix)]
                 {
@@ -123,17 +127,26 @@ impl FileStore {
                         }
                     };
                     tokio::select! {
-                        _ = tick.tick() => {}
+                        () = next_tick(&mut tick) => {}
                         _ = hangup => tracing::info!("SIGHUP: reloading the configuration"),
                     }
                 }
                 #[cfg(not(unix))]
-                tick.tick().await;
+                next_tick(&mut tick).await;
                 let this = self.clone();
                 // File I/O and policy compilation off the async workers.
                 let _ = tokio::task::spawn_blocking(move || this.reload_and_log()).await;
             }
         })
+    }
+}
+
+async fn next_tick(tick: &mut Option<tokio::time::Interval>) {
+    match tick {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
