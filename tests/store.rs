@@ -214,7 +214,7 @@ fn duplicate_access_key_across_users() {
         .build();
     assert_eq!(
         error_of(result),
-        "access key \"AKIASHARED\" is given twice (users \"arn:aws:iam::111111111111:user/alice\" and \"arn:aws:iam::111111111111:user/alice\")"
+        "access key \"AKIASHARED\" is given twice for user \"arn:aws:iam::111111111111:user/alice\""
     );
 }
 

@@ -407,9 +407,14 @@ impl IdentityStoreBuilder {
             for key in &user.access_keys {
                 check_access_key_id(&key.id, &user.arn)?;
                 if let Some(owner) = key_owner.insert(key.id.clone(), user.arn.clone()) {
+                    let whose = if owner == user.arn {
+                        format!("for user \"{owner}\"")
+                    } else {
+                        format!("(users \"{owner}\" and \"{}\")", user.arn)
+                    };
                     return Err(StoreError::new(format!(
-                        "access key \"{}\" is given twice (users \"{owner}\" and \"{}\")",
-                        key.id, user.arn
+                        "access key \"{}\" is given twice {whose}",
+                        key.id
                     )));
                 }
                 keys = if key.active {
