@@ -50,6 +50,37 @@ where
     }
 }
 
+/// Session policies parsed once per distinct text, not once per request (bounded).
+#[derive(Default)]
+struct SessionPolicyCache {
+    parsed: std::sync::Mutex<HashMap<Arc<str>, Arc<Policy>>>,
+}
+
+impl SessionPolicyCache {
+    const CAPACITY: usize = 1024;
+
+    fn get_or_parse(
+        &self,
+        json: &str,
+        api: &ApiContext,
+    ) -> Result<Arc<Policy>, crate::iam::PolicyError> {
+        if let Some(p) = self.lock().get(json) {
+            return Ok(p.clone());
+        }
+        let policy = Arc::new(Policy::parse(json, PolicyKind::Identity, Some(api))?);
+        let mut parsed = self.lock();
+        if parsed.len() >= Self::CAPACITY {
+            parsed.clear();
+        }
+        parsed.insert(json.into(), policy.clone());
+        Ok(policy)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Policy>>> {
+        self.parsed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Extra condition keys an application adds per request.
 type ContextFn = dyn Fn(&PolicyRequest<'_>) -> Vec<(String, String)> + Send + Sync;
 
@@ -69,6 +100,7 @@ pub struct IamPolicy {
     resource_policy: Option<Arc<Policy>>,
     identity: HashMap<String, Arc<[Policy]>>,
     source: Option<Arc<dyn IdentityPolicies>>,
+    session_policies: Arc<SessionPolicyCache>,
     masking: AccountMasking,
     style: MessageStyle,
     trusted_proxies: Vec<IpNet>,
@@ -94,6 +126,7 @@ impl IamPolicy {
             resource_policy: None,
             identity: HashMap::new(),
             source: None,
+            session_policies: Arc::default(),
             masking: AccountMasking::Masked,
             style: MessageStyle::Classic,
             trusted_proxies: Vec::new(),
@@ -238,7 +271,7 @@ impl IamPolicy {
             .session()
             .and_then(|s| s.session_policy.as_deref())
         {
-            Some(json) => match Policy::parse(json, PolicyKind::Identity, Some(&self.api)) {
+            Some(json) => match self.session_policies.get_or_parse(json, &self.api) {
                 Ok(p) => Some(p),
                 Err(e) => return PolicyDecision::fail(format!("session policy: {e}")),
             },
@@ -247,7 +280,7 @@ impl IamPolicy {
         let decision = evaluate(
             &Evaluation::new(&ctx, &self.api.account)
                 .identity_policies(identity)
-                .session_policy(session_policy.as_ref())
+                .session_policy(session_policy.as_deref())
                 .resource_policy(self.resource_policy.as_deref()),
         );
         tracing::debug!(
