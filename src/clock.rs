@@ -32,6 +32,13 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 #[non_exhaustive]
 pub struct SystemClock;
 
+impl SystemClock {
+    /// The system clock.
+    pub const fn new() -> Self {
+        Self
+    }
+}
+
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)]
     fn now(&self) -> SystemTime {

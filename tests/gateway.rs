@@ -158,7 +158,7 @@ impl Drop for Gateway {
 }
 
 fn now() -> SystemTime {
-    tower_sigv4::Clock::now(&tower_sigv4::SystemClock::default())
+    tower_sigv4::Clock::now(&tower_sigv4::SystemClock::new())
 }
 
 fn alice() -> Credentials {
