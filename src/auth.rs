@@ -5,9 +5,10 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 use http::request::Parts;
+use http::HeaderName;
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{form_decode_str, QueryPair};
+use crate::canonical::{form_decode_str, split_ascii, text, QueryPair};
 use crate::error::{Rejection, RejectionKind};
 use crate::scope::ALGORITHM;
 
@@ -19,6 +20,12 @@ pub(crate) const X_AMZ_SIGNED_HEADERS: &str = "X-Amz-SignedHeaders";
 pub(crate) const X_AMZ_SIGNATURE: &str = "X-Amz-Signature";
 pub(crate) const X_AMZ_SECURITY_TOKEN: &str = "X-Amz-Security-Token";
 pub(crate) const X_AMZ_CONTENT_SHA256: &str = "X-Amz-Content-Sha256";
+
+pub(crate) const X_AMZ_DATE_HEADER: HeaderName = HeaderName::from_static("x-amz-date");
+pub(crate) const X_AMZ_SECURITY_TOKEN_HEADER: HeaderName =
+    HeaderName::from_static("x-amz-security-token");
+pub(crate) const X_AMZ_CONTENT_SHA256_HEADER: HeaderName =
+    HeaderName::from_static("x-amz-content-sha256");
 
 /// Longest presign validity: one week.
 pub(crate) const MAX_EXPIRES: u64 = 604_800;
@@ -60,11 +67,8 @@ fn b64_sha256(value: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(value))
 }
 
-fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<Cow<'a, str>> {
-    parts
-        .headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+fn header_str<'a>(parts: &'a Parts, name: &HeaderName) -> Option<Cow<'a, str>> {
+    parts.headers.get(name).map(|v| text(v.as_bytes()))
 }
 
 fn duplicate(name: &str) -> Rejection {
@@ -111,10 +115,10 @@ pub(crate) fn parse<'a>(
 }
 
 fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, Rejection> {
-    let value = match String::from_utf8_lossy(raw) {
-        Cow::Borrowed(s) => s,
+    let value = match std::str::from_utf8(raw) {
+        Ok(s) => s,
         // Not UTF-8: it cannot be a SigV4 header. Report it like a malformed element.
-        Cow::Owned(_) => {
+        Err(_) => {
             return Err(malformed(format!(
                 "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '{}'.",
                 b64_sha256(raw)
@@ -132,7 +136,7 @@ fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, R
     let mut signed_headers = None;
     let mut signature = None;
     let mut duplicated: Option<&'static str> = None;
-    for element in rest.split(',') {
+    for element in split_ascii(rest, b',') {
         let element = element.trim_matches(|c: char| c == ' ' || c == '\t');
         if element.is_empty() {
             continue;
@@ -155,9 +159,9 @@ fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, R
             *slot = Some(val.trim());
         }
     }
-    let (date, date_source) = match header_str(parts, "x-amz-date") {
+    let (date, date_source) = match header_str(parts, &X_AMZ_DATE_HEADER) {
         Some(d) => (Some(d), DateSource::XAmzDate),
-        None => (header_str(parts, "date"), DateSource::HttpDate),
+        None => (header_str(parts, &http::header::DATE), DateSource::HttpDate),
     };
     let mut missing = Vec::new();
     if credential.is_none() {
@@ -196,7 +200,7 @@ fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, R
         date,
         date_source,
         expires: None,
-        security_token: header_str(parts, "x-amz-security-token"),
+        security_token: header_str(parts, &X_AMZ_SECURITY_TOKEN_HEADER),
     })
 }
 
@@ -313,11 +317,8 @@ pub(crate) fn check_signed_headers(
     signed_headers: &str,
     required: &[http::HeaderName],
 ) -> Result<(), Rejection> {
-    let signed = |name: &str| {
-        signed_headers
-            .split(';')
-            .any(|h| h.eq_ignore_ascii_case(name))
-    };
+    let signed =
+        |name: &str| split_ascii(signed_headers, b';').any(|h| h.eq_ignore_ascii_case(name));
     if !signed("host") {
         return Err(Rejection::new(
             RejectionKind::HeaderNotSigned,

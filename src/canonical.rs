@@ -45,6 +45,48 @@ impl Sink for Sha256 {
     }
 }
 
+/// The text of header bytes: borrowed when they are UTF-8 (the usual case, checked by the
+/// standard library's word-at-a-time validator), replacement characters otherwise.
+pub(crate) fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Splits `s` at every `sep` (an ASCII byte) with a plain byte loop, like `s.split(sep)`. The
+/// lists split here (signed headers, credential parts, `Authorization` elements) are a few bytes
+/// a piece, where `str::split`'s `memchr` costs more than it saves.
+pub(crate) fn split_ascii(s: &str, sep: u8) -> SplitAscii<'_> {
+    SplitAscii { rest: Some(s), sep }
+}
+
+/// See [`split_ascii`].
+#[derive(Clone, Debug)]
+pub(crate) struct SplitAscii<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitAscii<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match r.bytes().position(|b| b == self.sep) {
+            Some(i) => {
+                // `sep` is ASCII, so both sides of it are character boundaries.
+                self.rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
+}
+
 /// Lower-case hex of a 32-byte digest, without allocating.
 pub(crate) fn hex32(digest: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
@@ -56,6 +98,16 @@ pub(crate) fn hex32(digest: &[u8; 32]) -> [u8; 64] {
 /// Hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Hex SHA-256 of `bytes`, on the stack.
+pub(crate) fn sha256_hex32(bytes: &[u8]) -> [u8; 64] {
+    hex32(&Sha256::digest(bytes).into())
+}
+
+/// The text of a hex buffer from [`hex32`] (always ASCII).
+pub(crate) fn hex_str(hex: &[u8; 64]) -> &str {
+    std::str::from_utf8(hex).unwrap_or_default()
 }
 
 /// Removes dot segments and collapses repeated `/` the way AWS's SDKs do for non-S3 services
@@ -262,11 +314,12 @@ pub(crate) type QueryPair<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// Splits a raw query string into canonical pairs, in wire order. Empty pieces (`a&&b`) are
 /// skipped; a key without `=` has an empty value.
 pub(crate) fn query_pairs(query: &str) -> Vec<QueryPair<'_>> {
-    query
-        .split('&')
+    split_ascii(query, b'&')
         .filter(|piece| !piece.is_empty())
         .map(|piece| {
-            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            // Like `split_once('=')`, with a key-only piece getting an empty value.
+            let k = split_ascii(piece, b'=').next().unwrap_or_default();
+            let v = piece.get(k.len() + 1..).unwrap_or_default();
             (canonical_component(k), canonical_component(v))
         })
         .collect()
@@ -336,7 +389,7 @@ impl CanonicalRequest<'_> {
         sink.put(b"\n");
         write_query(sink, self.query, self.skip);
         sink.put(b"\n");
-        for name in self.signed_headers.split(';') {
+        for name in split_ascii(self.signed_headers, b';') {
             sink.put_str(name);
             sink.put(b":");
             if name.eq_ignore_ascii_case("host") {
@@ -452,6 +505,26 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "%E1%88%B4=Value1&Param=Value2&Param-3=Value3&a=1&a=2&b="
         );
+    }
+
+    #[test]
+    fn split_ascii_splits_like_str_split() {
+        for s in [
+            "",
+            ";",
+            "a",
+            "a;b",
+            ";a;;b;",
+            "host;x-amz-date",
+            "é;ü;",
+            "a/b/c/d/e",
+        ] {
+            for sep in [b';', b'/'] {
+                let ours: Vec<&str> = split_ascii(s, sep).collect();
+                let std: Vec<&str> = s.split(char::from(sep)).collect();
+                assert_eq!(ours, std, "{s:?} at {sep}");
+            }
+        }
     }
 
     #[test]

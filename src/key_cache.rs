@@ -7,13 +7,13 @@ use std::sync::Mutex;
 use std::collections::hash_map::RandomState;
 
 use crate::credentials::SecretKey;
+use crate::scope::CredentialScope;
 use crate::signing_key::SigningKey;
 
 struct Entry {
     access_key_id: Box<str>,
-    date: Box<str>,
-    region: Box<str>,
-    service: Box<str>,
+    /// Kept whole so a hit hands out a clone (shared text) rather than a new allocation.
+    scope: CredentialScope,
     fingerprint: [u8; 32],
     key: SigningKey,
 }
@@ -33,7 +33,8 @@ impl KeyCache {
         }
     }
 
-    /// The signing key for `secret` and the scope, derived at most once per scope and secret.
+    /// The signing key for `secret` and the scope, derived at most once per scope and secret,
+    /// with the scope itself (built once too).
     pub(crate) fn get_or_derive(
         &self,
         access_key_id: &str,
@@ -41,26 +42,27 @@ impl KeyCache {
         date: &str,
         region: &str,
         service: &str,
-    ) -> SigningKey {
+    ) -> (SigningKey, CredentialScope) {
         let slot = self.hasher.hash_one((access_key_id, date, region, service));
         {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = entries.get(&slot) {
                 if &*e.access_key_id == access_key_id
-                    && &*e.date == date
-                    && &*e.region == region
-                    && &*e.service == service
+                    && e.scope.date() == date
+                    && e.scope.region() == region
+                    && e.scope.service() == service
                     && &e.fingerprint == secret.fingerprint()
                 {
-                    return e.key.clone();
+                    return (e.key.clone(), e.scope.clone());
                 }
             }
         }
         let key = SigningKey::derive(secret.expose_secret(), date, region, service);
+        let scope = CredentialScope::new(date, region, service);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&slot) {
             // Keys of other days are stale first; otherwise drop any one entry.
-            entries.retain(|_, e| &*e.date == date);
+            entries.retain(|_, e| e.scope.date() == date);
             if entries.len() >= self.capacity {
                 if let Some(victim) = entries.keys().next().copied() {
                     entries.remove(&victim);
@@ -71,14 +73,12 @@ impl KeyCache {
             slot,
             Entry {
                 access_key_id: access_key_id.into(),
-                date: date.into(),
-                region: region.into(),
-                service: service.into(),
+                scope: scope.clone(),
                 fingerprint: *secret.fingerprint(),
                 key: key.clone(),
             },
         );
-        key
+        (key, scope)
     }
 
     #[cfg(test)]
@@ -96,8 +96,9 @@ mod tests {
         let cache = KeyCache::new(2);
         let s1 = SecretKey::from("one");
         let s2 = SecretKey::from("two");
-        let a = cache.get_or_derive("AK1", &s1, "20150830", "us-east-1", "svc");
-        let b = cache.get_or_derive("AK1", &s2, "20150830", "us-east-1", "svc");
+        let (a, scope) = cache.get_or_derive("AK1", &s1, "20150830", "us-east-1", "svc");
+        assert_eq!(scope, CredentialScope::new("20150830", "us-east-1", "svc"));
+        let (b, _) = cache.get_or_derive("AK1", &s2, "20150830", "us-east-1", "svc");
         // A changed secret derives a new key rather than reusing the cached one.
         let mut ma = a.mac();
         let mut mb = b.mac();

@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::{self, AuthLocation, AuthParams, DateSource};
-use crate::canonical::{self, hex32, CanonicalRequest, QueryPair};
+use crate::canonical::{self, hex32, split_ascii, CanonicalRequest, QueryPair};
 use crate::config::{
     ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig,
 };
@@ -205,7 +205,7 @@ impl Verifier {
         let config = &self.inner.config;
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         let params = auth::parse(parts, &pairs)?;
-        let service_hint = params.credential.split('/').nth(3);
+        let service_hint = split_ascii(&params.credential, b'/').nth(3);
         let tag = |r: Rejection| r.with_service(service_hint);
         auth::check_signed_headers(&params.signed_headers, &config.required_signed_headers)
             .map_err(tag)?;
@@ -233,15 +233,15 @@ impl Verifier {
 
         // 11, 12: the clock-skew window (presigned URLs only the "not yet" side).
         let skew = config.clock_skew;
-        let window = scope::format_window(skew);
         if params.location == AuthLocation::Header && signed_at + skew < now {
             return Err(tag(Rejection::new(
                 RejectionKind::RequestTooOld,
                 format!(
-                    "Signature expired: {} is now earlier than {} ({} - {window})",
+                    "Signature expired: {} is now earlier than {} ({} - {})",
                     amz_date,
                     scope::format_amz_date(now.checked_sub(skew).unwrap_or(SystemTime::UNIX_EPOCH)),
                     scope::format_amz_date(now),
+                    scope::format_window(skew),
                 ),
             )));
         }
@@ -249,16 +249,17 @@ impl Verifier {
             return Err(tag(Rejection::new(
                 RejectionKind::RequestTooNew,
                 format!(
-                    "Signature not yet current: {} is still later than {} ({} + {window})",
+                    "Signature not yet current: {} is still later than {} ({} + {})",
                     amz_date,
                     scope::format_amz_date(now + skew),
                     scope::format_amz_date(now),
+                    scope::format_window(skew),
                 ),
             )));
         }
 
         // 13: five parts.
-        let mut it = params.credential.split('/');
+        let mut it = split_ascii(&params.credential, b'/');
         let (Some(key_id), Some(date), Some(region), Some(service), Some(term), None) = (
             it.next(),
             it.next(),
@@ -324,14 +325,12 @@ impl Verifier {
 
         let payload = match params.location {
             AuthLocation::Header => {
-                let signed = params
-                    .signed_headers
-                    .split(';')
-                    .any(|h| h.eq_ignore_ascii_case("x-amz-content-sha256"));
-                match parts.headers.get("x-amz-content-sha256") {
-                    Some(v) if signed => {
-                        PayloadLine::Declared(String::from_utf8_lossy(v.as_bytes()))
-                    }
+                let signed = || {
+                    split_ascii(&params.signed_headers, b';')
+                        .any(|h| h.eq_ignore_ascii_case("x-amz-content-sha256"))
+                };
+                match parts.headers.get(auth::X_AMZ_CONTENT_SHA256_HEADER) {
+                    Some(v) if signed() => PayloadLine::Declared(canonical::text(v.as_bytes())),
                     _ => PayloadLine::BodyHash,
                 }
             }
@@ -396,7 +395,7 @@ impl Verifier {
             }
         }
         if let Some(h) = parts.headers.get(http::header::HOST) {
-            return Some(String::from_utf8_lossy(h.as_bytes()));
+            return Some(canonical::text(h.as_bytes()));
         }
         parts.uri.authority().map(|a| Cow::Borrowed(a.as_str()))
     }
@@ -573,14 +572,18 @@ impl<'a> Checked<'a> {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
-    /// The payload line of the canonical request for `payload`.
-    fn payload_line<'p>(&'p self, payload: Payload<'p>) -> Cow<'p, str> {
+    /// The payload line of the canonical request for `payload`; a body hash is written into
+    /// `body_hash` (on the caller's stack: no allocation).
+    fn payload_line<'p>(&'p self, payload: Payload<'p>, body_hash: &'p mut [u8; 64]) -> &'p str {
         match &self.payload {
-            PayloadLine::Declared(v) => Cow::Borrowed(v),
-            PayloadLine::Unsigned => Cow::Borrowed(UNSIGNED_PAYLOAD),
+            PayloadLine::Declared(v) => v,
+            PayloadLine::Unsigned => UNSIGNED_PAYLOAD,
             PayloadLine::BodyHash => match payload {
-                Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
-                Payload::Sha256Hex(h) => Cow::Borrowed(h),
+                Payload::Bytes(b) => {
+                    *body_hash = canonical::sha256_hex32(b);
+                    canonical::hex_str(body_hash)
+                }
+                Payload::Sha256Hex(h) => h,
             },
         }
     }
@@ -595,14 +598,16 @@ impl<'a> Checked<'a> {
     /// The canonical request the server computes for this request and `payload` — what a
     /// client must have signed. For debugging clients; it holds no secret.
     pub fn canonical_request(&self, payload: Payload<'_>) -> String {
-        let line = self.payload_line(payload);
-        self.canonical(&line, self.signature_skip()).to_text()
+        let mut body_hash = [0; 64];
+        let line = self.payload_line(payload, &mut body_hash);
+        self.canonical(line, self.signature_skip()).to_text()
     }
 
     /// The string to sign the server computes for this request and `payload`.
     pub fn string_to_sign(&self, payload: Payload<'_>) -> String {
-        let line = self.payload_line(payload);
-        self.string_to_sign_text(&self.canonical(&line, self.signature_skip()))
+        let mut body_hash = [0; 64];
+        let line = self.payload_line(payload, &mut body_hash);
+        self.string_to_sign_text(&self.canonical(line, self.signature_skip()))
     }
 
     /// Stage three: checks the signature (18) and the payload hash (19) with the resolved key.
@@ -610,7 +615,7 @@ impl<'a> Checked<'a> {
         let config = &self.verifier.inner.config;
         let (secret, principal) = key.into_parts();
         let (date, region, service) = self.scope_parts();
-        let signing_key = self.verifier.inner.cache.get_or_derive(
+        let (signing_key, scope) = self.verifier.inner.cache.get_or_derive(
             self.access_key_id(),
             &secret,
             date,
@@ -618,17 +623,18 @@ impl<'a> Checked<'a> {
             service,
         );
 
-        let payload_line = self.payload_line(payload);
+        let mut body_hash = [0; 64];
+        let payload_line = self.payload_line(payload, &mut body_hash);
 
         let provided = decode_signature(&self.params.signature);
         let presigned = self.params.location == AuthLocation::Query;
-        let creq = self.canonical(&payload_line, self.signature_skip());
+        let creq = self.canonical(payload_line, self.signature_skip());
         let mut ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
         if !ok && presigned && self.params.security_token.is_some() {
             // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
             // exactly as when it arrives as an unsigned header).
             let without_token = [auth::X_AMZ_SIGNATURE, auth::X_AMZ_SECURITY_TOKEN];
-            let creq = self.canonical(&payload_line, &without_token);
+            let creq = self.canonical(payload_line, &without_token);
             ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
         }
         if !ok {
@@ -661,9 +667,13 @@ impl<'a> Checked<'a> {
                 PayloadCoverage::Unsigned
             }
             PayloadLine::Declared(v) if is_sha256_hex(v) => {
-                let actual: Cow<'_, str> = match payload {
-                    Payload::Bytes(b) => Cow::Owned(canonical::sha256_hex(b)),
-                    Payload::Sha256Hex(h) => Cow::Borrowed(h),
+                let computed: [u8; 64];
+                let actual = match payload {
+                    Payload::Bytes(b) => {
+                        computed = canonical::sha256_hex32(b);
+                        canonical::hex_str(&computed)
+                    }
+                    Payload::Sha256Hex(h) => h,
                 };
                 if !actual.eq_ignore_ascii_case(v) {
                     return Err(mismatch());
@@ -680,7 +690,7 @@ impl<'a> Checked<'a> {
         };
         Ok(Verified {
             principal,
-            scope: self.scope(),
+            scope,
             signed_at: self.signed_at,
             location: self.params.location,
             payload: coverage,
