@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The kind of principal, as `aws:PrincipalType` names it.
@@ -97,8 +98,15 @@ impl SessionInfo {
 }
 
 /// The verified identity of a caller. The layer puts it in the request's extensions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Cheap to clone (one `Arc`): a key provider hands out its stored principal without copying.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     arn: String,
     account: String,
     user_id: String,
@@ -106,6 +114,21 @@ pub struct Principal {
     tags: BTreeMap<String, String>,
     session: Option<SessionInfo>,
     access_key_id: String,
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Principal")
+            .field("arn", &i.arn)
+            .field("account", &i.account)
+            .field("user_id", &i.user_id)
+            .field("principal_type", &i.principal_type)
+            .field("tags", &i.tags)
+            .field("session", &i.session)
+            .field("access_key_id", &i.access_key_id)
+            .finish()
+    }
 }
 
 /// The account of an ARN (its fifth `:`-separated field).
@@ -122,13 +145,15 @@ impl Principal {
         user_id: impl Into<String>,
     ) -> Self {
         Self {
-            arn: arn.into(),
-            account: account.into(),
-            user_id: user_id.into(),
-            principal_type,
-            tags: BTreeMap::new(),
-            session: None,
-            access_key_id: String::new(),
+            inner: Arc::new(Inner {
+                arn: arn.into(),
+                account: account.into(),
+                user_id: user_id.into(),
+                principal_type,
+                tags: BTreeMap::new(),
+                session: None,
+                access_key_id: String::new(),
+            }),
         }
     }
 
@@ -155,77 +180,81 @@ impl Principal {
         );
         let user_id = format!("{}:{}", session.role_id, session.session_name);
         Self {
-            arn,
-            account,
-            user_id,
-            principal_type: PrincipalType::AssumedRole,
-            tags: BTreeMap::new(),
-            session: Some(session),
-            access_key_id: String::new(),
+            inner: Arc::new(Inner {
+                arn,
+                account,
+                user_id,
+                principal_type: PrincipalType::AssumedRole,
+                tags: BTreeMap::new(),
+                session: Some(session),
+                access_key_id: String::new(),
+            }),
         }
     }
 
     /// Adds a tag (`aws:PrincipalTag/KEY`).
     pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.insert(key.into(), value.into());
+        Arc::make_mut(&mut self.inner)
+            .tags
+            .insert(key.into(), value.into());
         self
     }
 
     /// Sets the access key id the caller signed with (the verifier does this).
     pub fn with_access_key_id(mut self, access_key_id: impl Into<String>) -> Self {
-        self.access_key_id = access_key_id.into();
+        Arc::make_mut(&mut self.inner).access_key_id = access_key_id.into();
         self
     }
 
     /// The caller's ARN: the user ARN, or the session ARN for temporary credentials.
     pub fn arn(&self) -> &str {
-        &self.arn
+        &self.inner.arn
     }
 
     /// The caller's account id.
     pub fn account(&self) -> &str {
-        &self.account
+        &self.inner.account
     }
 
     /// `aws:userid`: `AIDA…` for users, `AROA…:SESSION` for sessions.
     pub fn user_id(&self) -> &str {
-        &self.user_id
+        &self.inner.user_id
     }
 
     /// `aws:username` (users only): the last segment of the user ARN.
     pub fn username(&self) -> Option<&str> {
-        match self.principal_type {
-            PrincipalType::User => self.arn.rsplit('/').next(),
+        match self.inner.principal_type {
+            PrincipalType::User => self.inner.arn.rsplit('/').next(),
             _ => None,
         }
     }
 
     /// The principal type.
     pub fn principal_type(&self) -> PrincipalType {
-        self.principal_type
+        self.inner.principal_type
     }
 
     /// `aws:PrincipalArn`: the user ARN, or for a session the full role ARN.
     pub fn principal_arn(&self) -> &str {
-        match &self.session {
+        match &self.inner.session {
             Some(s) => &s.role_arn,
-            None => &self.arn,
+            None => &self.inner.arn,
         }
     }
 
     /// Tags.
     pub fn tags(&self) -> &BTreeMap<String, String> {
-        &self.tags
+        &self.inner.tags
     }
 
     /// Session details, for temporary credentials.
     pub fn session(&self) -> Option<&SessionInfo> {
-        self.session.as_ref()
+        self.inner.session.as_ref()
     }
 
     /// The access key id the request was signed with.
     pub fn access_key_id(&self) -> &str {
-        &self.access_key_id
+        &self.inner.access_key_id
     }
 }
 
