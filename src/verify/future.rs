@@ -110,6 +110,10 @@ where
     if declared.is_some_and(|n| n > limit as u64) || body.size_hint().lower() > limit as u64 {
         return Err(too_large());
     }
+    if body.is_end_stream() {
+        // Nothing to read (a GET): no collect, no allocation.
+        return Ok(Bytes::new());
+    }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
