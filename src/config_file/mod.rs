@@ -381,8 +381,17 @@ impl GatewayConfig {
     }
 
     /// Checks everything that can be checked without serving: ARNs, keys, every policy, the
-    /// addresses, the token keys.
+    /// addresses, the token keys. [`GatewayConfig::validate_settings`] and then
+    /// [`GatewayConfig::identity_store`], for a caller that does not need the store.
     pub fn validate(&self) -> Result<(), ConfigFileError> {
+        self.validate_settings()?;
+        self.identity_store(None).map(drop)
+    }
+
+    /// Checks everything but the users and roles (which [`GatewayConfig::identity_store`]
+    /// checks while building them): the addresses, the API, the signature settings, the
+    /// trusted proxies and the resource policy.
+    pub fn validate_settings(&self) -> Result<(), ConfigFileError> {
         self.listen_addr()?;
         if let Some(m) = &self.metrics {
             m.listen
@@ -403,7 +412,6 @@ impl GatewayConfig {
         self.verifier_config()?;
         self.trusted_proxies()?;
         self.resource_policy()?;
-        self.identity_store(None)?;
         Ok(())
     }
 

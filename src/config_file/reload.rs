@@ -160,7 +160,8 @@ fn read(path: &Path) -> Result<(Zeroizing<String>, [u8; 32]), ConfigFileError> {
 
 fn parse(path: &Path, text: &str) -> Result<GatewayConfig, ConfigFileError> {
     let config = GatewayConfig::from_toml(text).map_err(|e| at(path, e))?;
-    config.validate().map_err(|e| at(path, e))?;
+    // The identities are checked by the caller, which builds the store right after.
+    config.validate_settings().map_err(|e| at(path, e))?;
     Ok(config)
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::credentials::{KeyError, KeyRequest, ResolvedKey, SecretKey, StaticKeys};
-use crate::iam::{Caller, Policy, PolicyKind};
+use crate::iam::{Policy, PolicyKind};
 
 use crate::principal::Principal;
 use crate::sts::{self, TokenKeyring};
@@ -360,11 +360,6 @@ impl IdentityStore {
             }
             _ => Err(KeyError::unknown_key()),
         }
-    }
-
-    /// The [`Caller`] the policy engine sees for a verified principal.
-    pub fn caller(principal: &Principal) -> Result<Caller, crate::iam::CallerError> {
-        crate::iam_policy::caller(principal)
     }
 }
 

@@ -106,7 +106,7 @@ pub fn authorize_assume_role(
     }
     let denied = || StsError::access_denied_assume_role(caller.arn(), &params.role_arn);
     let role = store.role(&params.role_arn).ok_or_else(denied)?;
-    let engine_caller = IdentityStore::caller(caller).map_err(|_| denied())?;
+    let engine_caller = crate::iam_policy::caller(caller).map_err(|_| denied())?;
 
     let mut ctx = RequestContext::new(engine_caller, "sts:AssumeRole", role.arn())
         .with_current_time(OffsetDateTime::from(now))

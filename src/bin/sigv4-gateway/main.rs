@@ -84,7 +84,6 @@ fn load(
         }
         None => {
             let config = GatewayConfig::from_toml(DEMO_CONFIG)?;
-            config.validate()?;
             let store = SharedStore::new(config.identity_store(None)?);
             (config, store, None)
         }
@@ -95,7 +94,8 @@ fn load(
     if let Some(upstream) = &args.upstream {
         config.upstream = Some(upstream.clone());
     }
-    config.validate()?;
+    // The identities were checked while building the store; the overrides may change the rest.
+    config.validate_settings()?;
     Ok((config, store, file))
 }
 
