@@ -24,13 +24,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::ServiceBuilder;
 use tower_sigv4::{
-    ConnectionInfo, Credentials, Principal, RequestBody, SignSigV4Layer, Signer, StaticKeys,
-    Verifier, VerifierConfig, VerifySigV4Layer,
+    ConnectionInfo, Principal, RequestBody, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+#[path = "support/smoke.rs"]
+mod smoke;
+
+use smoke::{check, signing_client, BoxError};
 
 const ADDR: &str = "127.0.0.1:3000";
 const REGION: &str = "us-east-1";
@@ -163,42 +165,5 @@ async fn smoke_test(addr: SocketAddr) -> Result<(), BoxError> {
     )
     .await?;
     println!("smoke: hyper_server passed 5 checks");
-    Ok(())
-}
-
-/// A hyper-util client that signs every request with the crate's `SignSigV4Layer`.
-fn signing_client(
-    key: &str,
-    secret: &str,
-) -> impl Service<Request<Full<Bytes>>, Response = Response<Incoming>, Error = BoxError> + Clone {
-    let signer = Signer::new(Credentials::new(key, secret), REGION, SERVICE);
-    ServiceBuilder::new()
-        .layer(SignSigV4Layer::new(signer))
-        .service(Client::builder(TokioExecutor::new()).build_http())
-}
-
-/// Sends `request` with `client`; fails unless the answer is `status` with exactly `body`.
-async fn check<S>(
-    what: &str,
-    client: S,
-    request: Request<Full<Bytes>>,
-    status: u16,
-    body: &str,
-) -> Result<(), BoxError>
-where
-    S: Service<Request<Full<Bytes>>, Response = Response<Incoming>>,
-    S::Error: Into<BoxError>,
-{
-    let response = client.oneshot(request).await.map_err(Into::into)?;
-    let got_status = response.status();
-    let got_body = response.into_body().collect().await?.to_bytes();
-    if got_status != StatusCode::from_u16(status)? || got_body != body.as_bytes() {
-        return Err(format!(
-            "{what}: expected {status} {body:?}, got {got_status} {:?}",
-            String::from_utf8_lossy(&got_body)
-        )
-        .into());
-    }
-    println!("{}", format!("ok  {what}: {status} {body}").trim_end());
     Ok(())
 }
