@@ -361,3 +361,275 @@ fn and_across_operators_and_keys() {
         referer("a")(c).with_key("AWS:REFERER", "b")
     }));
 }
+
+fn v(value: &'static str) -> impl Fn(RequestContext) -> RequestContext {
+    move |c| c.with_key("x:v", value)
+}
+
+/// A context closure (not a plain fn).
+type DynCtx = Box<dyn Fn(RequestContext) -> RequestContext>;
+
+/// Runs a table whose contexts are closures.
+fn table_dyn(rows: &[(&str, DynCtx, bool)]) {
+    for (i, (cond, ctx, want)) in rows.iter().enumerate() {
+        assert_eq!(holds(cond, ctx), *want, "row {i}: {cond}");
+    }
+}
+
+#[test]
+fn unreadable_values_match_neither_way() {
+    let mut rows: Vec<(&str, DynCtx, bool)> = Vec::new();
+    // (operator, its negation or "", a policy value, a readable context value matching it, unreadable values)
+    let families: &[(&str, &str, &str, &'static str, &[&'static str])] = &[
+        (
+            "NumericEquals",
+            "NumericNotEquals",
+            "5",
+            "5.0",
+            &["five", "1e3", "0x5", ""],
+        ),
+        ("NumericLessThan", "", "5", "4", &["four"]),
+        ("NumericGreaterThanEquals", "", "5", "5", &["-"]),
+        (
+            "DateEquals",
+            "DateNotEquals",
+            "2024-06-01T00:00:00Z",
+            "2024-06-01",
+            &["soon", "2024-13-01"],
+        ),
+        (
+            "DateGreaterThan",
+            "",
+            "2024-06-01T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+            &["later"],
+        ),
+        ("Bool", "", "true", "true", &["yes", "1"]),
+        ("Bool", "", "false", "false", &["no", "0"]),
+        (
+            "IpAddress",
+            "NotIpAddress",
+            "10.0.0.0/8",
+            "10.1.2.3",
+            &["not-an-ip", "10.0.0.0/8", "10.1.2.3:80"],
+        ),
+        (
+            "ArnEquals",
+            "ArnNotEquals",
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:iam::123456789012:user/alice",
+            &[
+                "not-an-arn",
+                "arn:aws:iam",
+                "xrn:aws:iam::123456789012:user/alice",
+                "arn:aws:iam::123456789012",
+            ],
+        ),
+        (
+            "ArnLike",
+            "ArnNotLike",
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::123456789012:role/R",
+            &[
+                "not-an-arn",
+                "arn:aws:iam",
+                "xrn:aws:iam::123456789012:user/alice",
+            ],
+        ),
+        (
+            "ArnLike",
+            "ArnNotLike",
+            "*",
+            "arn:aws:s3:::b",
+            &["not-an-arn"],
+        ),
+    ];
+    for &(op, not_op, policy, readable, unreadable) in families {
+        // Sanity: a readable value does match the operator, and not its negation.
+        rows.push((leak(op, policy), Box::new(v(readable)), true));
+        if !not_op.is_empty() {
+            rows.push((leak(not_op, policy), Box::new(v(readable)), false));
+        }
+        for &bad in unreadable {
+            rows.push((leak(op, policy), Box::new(v(bad)), false));
+            rows.push((
+                leak(&format!("{op}IfExists"), policy),
+                Box::new(v(bad)),
+                false,
+            ));
+            if !not_op.is_empty() {
+                rows.push((leak(not_op, policy), Box::new(v(bad)), false));
+                rows.push((
+                    leak(&format!("{not_op}IfExists"), policy),
+                    Box::new(v(bad)),
+                    false,
+                ));
+            }
+        }
+    }
+    // aws:SourceIp given as text that is not an address.
+    rows.push((
+        r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+        Box::new(|c: RequestContext| c.with_key("aws:SourceIp", "unknown")),
+        false,
+    ));
+    rows.push((
+        r#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+        Box::new(|c: RequestContext| c.with_key("aws:SourceIp", "unknown")),
+        false,
+    ));
+    table_dyn(&rows);
+}
+
+/// `{"OP":{"x:v":"POLICY"}}`, leaked so that it can sit in a table of `&str`.
+fn leak(op: &str, policy: &str) -> &'static str {
+    Box::leak(format!(r#"{{"{op}":{{"x:v":"{policy}"}}}}"#).into_boxed_str())
+}
+
+#[test]
+fn unreadable_members_of_set_operators_match_neither_way() {
+    let many = |values: &'static [&'static str]| {
+        Box::new(move |c: RequestContext| c.with_values("x:vs", values.iter().copied())) as DynCtx
+    };
+    table_dyn(&[
+        // One readable member matching the negated operator, one unreadable member.
+        (
+            r#"{"ForAllValues:ArnNotLike":{"x:vs":"arn:aws:iam::*:role/*"}}"#,
+            many(&["arn:aws:iam::123456789012:user/a", "junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:ArnNotLike":{"x:vs":"arn:aws:iam::*:role/*"}}"#,
+            many(&["arn:aws:iam::123456789012:user/a", "junk"]),
+            true,
+        ),
+        (
+            r#"{"ForAnyValue:ArnNotLike":{"x:vs":"arn:aws:iam::*:role/*"}}"#,
+            many(&["junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:ArnNotEquals":{"x:vs":"arn:aws:iam::123456789012:user/a"}}"#,
+            many(&["junk", "arn:aws:iam"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:ArnNotLikeIfExists":{"x:vs":"arn:aws:iam::*:role/*"}}"#,
+            many(&["junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:ArnLike":{"x:vs":"*"}}"#,
+            many(&["arn:aws:s3:::b", "junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:ArnLike":{"x:vs":"*"}}"#,
+            many(&["junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:NumericNotEquals":{"x:vs":"5"}}"#,
+            many(&["1", "x"]),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:NumericNotEquals":{"x:vs":"5"}}"#,
+            many(&["x"]),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:NotIpAddress":{"x:vs":"10.0.0.0/8"}}"#,
+            many(&["junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:NotIpAddress":{"x:vs":"10.0.0.0/8"}}"#,
+            many(&["192.0.2.1", "junk"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:DateNotEquals":{"x:vs":"2024-06-01"}}"#,
+            many(&["soon"]),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:Bool":{"x:vs":"true"}}"#,
+            many(&["true", "maybe"]),
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn short_arn_patterns_in_conditions() {
+    // aws:PrincipalArn of alice: arn:aws:iam::123456789012:user/alice. A final `*` spans the rest, colons too.
+    table(&[
+        (
+            r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}"#,
+            none,
+            true,
+        ),
+        (
+            r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam:*"}}"#,
+            none,
+            true,
+        ),
+        (r#"{"ArnLike":{"aws:PrincipalArn":"arn:*"}}"#, none, true),
+        (
+            r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::1234*"}}"#,
+            none,
+            true,
+        ),
+        (
+            r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::9*"}}"#,
+            none,
+            false,
+        ),
+        (
+            r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:sts:*"}}"#,
+            none,
+            false,
+        ),
+        (
+            r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}"#,
+            none,
+            false,
+        ),
+        (
+            r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:sts:*"}}"#,
+            none,
+            true,
+        ),
+        (
+            r#"{"ArnLike":{"x:arn":"arn:aws:sns:us-*"}}"#,
+            |c| c.with_key("x:arn", "arn:aws:sns:us-east-1:123456789012:topic:sub"),
+            true,
+        ),
+        (
+            r#"{"ArnLike":{"x:arn":"arn:aws:sns:us-*"}}"#,
+            |c| c.with_key("x:arn", "arn:aws:sns:eu-west-1:123456789012:topic:sub"),
+            false,
+        ),
+        // Still an ARN pattern: a value that is not an ARN matches neither way.
+        (
+            r#"{"ArnLike":{"x:arn":"arn:*"}}"#,
+            |c| c.with_key("x:arn", "arn:aws"),
+            false,
+        ),
+        (
+            r#"{"ArnNotLike":{"x:arn":"arn:*"}}"#,
+            |c| c.with_key("x:arn", "arn:aws"),
+            false,
+        ),
+    ]);
+    // With a variable (2012-10-17): arn:aws:iam::${aws:PrincipalAccount}* is five parts ending in `*`.
+    assert!(holds(
+        r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalAccount}*"}}"#,
+        none
+    ));
+    assert!(!holds(
+        r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalTag/none}*"}}"#,
+        none
+    ));
+}

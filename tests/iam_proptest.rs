@@ -31,6 +31,14 @@ const RESOURCES: &[&str] = &[
     "arn:aws:execute-api:*:*:apiid/*",
     "arn:aws:execute-api:us-east-1:123456789012:apiid/prod/GET/home/${aws:username}/*",
     "arn:aws:s3:::bucket/*",
+    "arn:aws:execute-api:us-east-1:*",
+];
+/// Resource entries with a variable that no caller of [`caller`] has a value for.
+const UNRESOLVED: &[&str] = &[
+    "arn:aws:execute-api:us-east-1:123456789012:apiid/prod/GET/home/${aws:PrincipalTag/none}/*",
+    "arn:aws:execute-api:us-east-1:123456789012:apiid/${aws:PrincipalTag/absent}*",
+    "execute-api:/${aws:PrincipalTag/none}",
+    "arn:aws:execute-api:*:*:*${aws:PrincipalTag/none}*",
 ];
 const CONDITIONS: &[&str] = &[
     "",
@@ -248,6 +256,44 @@ proptest! {
         let ids: Vec<Policy> = c.identity.iter().map(only_denies).filter(|v| !v.is_empty()).map(|v| identity(&doc(&v))).collect();
         let res = c.resource.as_ref().map(only_denies).filter(|v| !v.is_empty()).map(|v| resource(&doc(&v)));
         prop_assert!(!decide(&ctx, &ids, None, res.as_ref()).is_allowed());
+    }
+
+    #[test]
+    fn unresolved_variables_never_widen_a_grant(
+        c in case(),
+        entries in proptest::collection::vec(select(UNRESOLVED), 1..3),
+        others in proptest::collection::vec(select(RESOURCES), 0..3),
+        not_resource in any::<bool>(),
+        in_resource_policy in any::<bool>(),
+    ) {
+        // An Allow whose Resource entries all carry a variable without a value, or whose NotResource has at
+        // least one such entry (among any others), never applies: adding it changes no decision.
+        let ctx = context(&c);
+        let (mut ids, session, mut res) = parse_all(&c);
+        let before = decide(&ctx, &ids, session.as_ref(), res.as_ref());
+        let list = |v: &[&str]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(",");
+        let (element, items) = if not_resource {
+            ("NotResource", list(&[entries.as_slice(), others.as_slice()].concat()))
+        } else {
+            ("Resource", list(&entries))
+        };
+        if in_resource_policy {
+            let allow = format!(r#"{{"Effect":"Allow","Principal":"*","Action":"*","{element}":[{items}]}}"#);
+            let mut r = c.resource.clone().unwrap_or_default();
+            r.push(allow);
+            res = Some(resource(&doc(&r)));
+        } else {
+            let allow = format!(r#"{{"Effect":"Allow","Action":"*","{element}":[{items}]}}"#);
+            ids.push(identity(&doc(&[allow])));
+        }
+        let after = decide(&ctx, &ids, session.as_ref(), res.as_ref());
+        prop_assert_eq!(after.outcome(), before.outcome());
+
+        // A Deny whose NotResource entries all carry such a variable excludes nothing: it always applies.
+        let deny = format!(r#"{{"Effect":"Deny","Action":"*","NotResource":[{}]}}"#, list(&entries));
+        ids.push(identity(&doc(&[deny])));
+        let denied = decide(&ctx, &ids, session.as_ref(), res.as_ref());
+        prop_assert_eq!(denied.outcome(), Outcome::ExplicitDeny);
     }
 
     #[test]

@@ -251,3 +251,135 @@ fn shorthand_needs_api_context() {
     assert_eq!(e.to_string(), "Statement[0].Resource[0]: API Gateway shorthand \"execute-api:/prod/GET/x\" needs an API context");
     assert!(Policy::parse(&json, PolicyKind::Resource, Some(&api())).is_ok());
 }
+
+#[test]
+fn short_arn_patterns_ending_in_star_load() {
+    for (element, value) in [
+        ("Resource", "arn:aws:execute-api:*"),
+        ("Resource", "arn:aws:execute-api:us-east-1:*"),
+        ("Resource", "arn:aws:execute-api:us-*"),
+        ("Resource", "arn:*"),
+        ("NotResource", "arn:aws:execute-api:us-east-1:*"),
+        ("NotResource", "arn:aws:s3:*"),
+    ] {
+        for version in ["2012-10-17", "2008-10-17"] {
+            let json = format!(
+                r#"{{"Version":"{version}","Statement":[{{"Effect":"Allow","Action":"*","{element}":"{value}"}}]}}"#
+            );
+            assert!(
+                Policy::parse(&json, PolicyKind::Identity, None).is_ok(),
+                "{json}"
+            );
+        }
+    }
+    for value in [
+        "arn:aws:iam::*",
+        "arn:aws:iam::123456789012*",
+        "arn:*",
+        "arn:aws:iam::${aws:PrincipalAccount}*",
+    ] {
+        let json = st(&format!(
+            r#"{{{A},"Condition":{{"ArnLike":{{"aws:PrincipalArn":"{value}"}}}}}}"#
+        ));
+        assert!(
+            Policy::parse(&json, PolicyKind::Identity, None).is_ok(),
+            "{json}"
+        );
+    }
+}
+
+#[test]
+fn short_arn_patterns_not_ending_in_star_stay_invalid() {
+    let r = |value: &str| {
+        err(
+            &st(&format!(
+                r#"{{"Effect":"Allow","Action":"*","Resource":"{value}"}}"#
+            )),
+            PolicyKind::Identity,
+        )
+    };
+    assert_eq!(r("arn:aws:execute-api"), "Statement[0].Resource: invalid ARN \"arn:aws:execute-api\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(r("arn:aws:execute-api:us-east-1:123456789012"), "Statement[0].Resource: invalid ARN \"arn:aws:execute-api:us-east-1:123456789012\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(r("arn:aws:execute-api:*:123"), "Statement[0].Resource: invalid ARN \"arn:aws:execute-api:*:123\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(r("arn:aws:execute-api:*:"), "Statement[0].Resource: invalid ARN \"arn:aws:execute-api:*:\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(
+        r("arn*"),
+        "Statement[0].Resource: invalid ARN \"arn*\" (expected arn:partition:service:region:account:resource)"
+    );
+    assert_eq!(
+        r("xrn:aws:*"),
+        "Statement[0].Resource: invalid ARN \"xrn:aws:*\" (expected arn:partition:service:region:account:resource)"
+    );
+    assert_eq!(
+        r("arn:aws:execute-api:${*}"),
+        "Statement[0].Resource: invalid ARN \"arn:aws:execute-api:${*}\" (expected arn:partition:service:region:account:resource)"
+    );
+    let c = |value: &str| {
+        err(
+            &st(&format!(
+                r#"{{{A},"Condition":{{"ArnLike":{{"aws:PrincipalArn":"{value}"}}}}}}"#
+            )),
+            PolicyKind::Identity,
+        )
+    };
+    assert_eq!(c("arn:aws:iam::123456789012"), "Statement[0].Condition.ArnLike.aws:PrincipalArn: invalid ARN \"arn:aws:iam::123456789012\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(c("arn:aws:iam::${*}"), "Statement[0].Condition.ArnLike.aws:PrincipalArn: invalid ARN \"arn:aws:iam::${*}\" (expected arn:partition:service:region:account:resource)");
+    assert_eq!(c("xrn:*"), "Statement[0].Condition.ArnLike.aws:PrincipalArn: invalid ARN \"xrn:*\" (expected arn:partition:service:region:account:resource)");
+    // The shorthand expands to six parts first; `execute-api:*` is not shorthand and not an ARN.
+    assert_eq!(r("execute-api:*"), "Statement[0].Resource: invalid ARN \"execute-api:*\" (expected arn:partition:service:region:account:resource)");
+}
+
+#[test]
+fn short_arn_patterns_match_the_rest_of_the_arn() {
+    use iam_support::{decide, identity, user};
+    use tower_sigv4::iam::{DenyReason, Outcome, RequestContext};
+
+    let east = "arn:aws:execute-api:us-east-1:123456789012:apiid/prod/GET/a:b";
+    let west = "arn:aws:execute-api:eu-west-1:123456789012:apiid/prod/GET/";
+    let other_account = "arn:aws:execute-api:us-east-1:098765432109:apiid/prod/GET/";
+    let no_allow = Outcome::ImplicitDeny(DenyReason::NoAllow);
+    let outcome = |statements: &str, arn: &str| {
+        let p = identity(&st(statements));
+        let ctx = RequestContext::new(
+            user("arn:aws:iam::123456789012:user/alice"),
+            "execute-api:Invoke",
+            arn,
+        );
+        decide(&ctx, std::slice::from_ref(&p), None, None).outcome()
+    };
+    let allow = |pattern: &str| {
+        format!(r#"{{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"{pattern}"}}"#)
+    };
+    for (pattern, arn, want) in [
+        ("arn:aws:execute-api:*", east, Outcome::Allow),
+        ("arn:aws:execute-api:*", west, Outcome::Allow),
+        ("arn:*", east, Outcome::Allow),
+        ("arn:aws:execute-api:us-east-1:*", east, Outcome::Allow),
+        (
+            "arn:aws:execute-api:us-east-1:*",
+            other_account,
+            Outcome::Allow,
+        ),
+        ("arn:aws:execute-api:us-east-1:*", west, no_allow),
+        ("arn:aws:execute-api:us-*", east, Outcome::Allow),
+        ("arn:aws:execute-api:us-*", west, no_allow),
+        ("arn:aws:execute-api:us-east-1:1234*", east, Outcome::Allow),
+        (
+            "arn:aws:execute-api:us-east-1:1234*",
+            other_account,
+            no_allow,
+        ),
+        ("arn:aws:s3:*", east, no_allow),
+        ("arn:aws-cn:*", east, no_allow),
+    ] {
+        assert_eq!(outcome(&allow(pattern), arn), want, "{pattern} on {arn}");
+    }
+    // In NotResource, and in a Deny.
+    let deny_outside_east = r#"{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","NotResource":"arn:aws:execute-api:us-east-1:*"}"#;
+    assert_eq!(outcome(deny_outside_east, east), Outcome::Allow);
+    assert_eq!(outcome(deny_outside_east, west), Outcome::ExplicitDeny);
+    let allow_outside_east =
+        r#"{"Effect":"Allow","Action":"*","NotResource":"arn:aws:execute-api:us-east-1:*"}"#;
+    assert_eq!(outcome(allow_outside_east, east), no_allow);
+    assert_eq!(outcome(allow_outside_east, west), Outcome::Allow);
+}

@@ -3,6 +3,8 @@
 //! Several operators, or several keys under one operator: AND. Several values for one key: OR, but NOR for the
 //! negated operators. Missing key: false, except negated operators, `…IfExists` and `ForAllValues:` (true) and
 //! `Null`. A single-valued operator on a multi-valued key is false. An empty multi-valued key counts as absent.
+//! A present value the operator cannot read (not a number, date, IP address, boolean or ARN) matches neither the
+//! operator nor its negation.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -13,7 +15,7 @@ use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
-use super::context::{Found, KeyId, RequestContext, Typed, ValRef};
+use super::context::{split_arn, Found, KeyId, RequestContext, Typed, ValRef};
 use super::json::Json;
 use super::matching::{ArnPattern, Pattern};
 
@@ -425,7 +427,13 @@ impl Condition {
     }
 
     /// One context value against the policy values: OR over them, NOR for a negated operator. A value that
-    /// cannot be read as the operator's type (a number, date, address, boolean) matches neither way.
+    /// cannot be read as the operator's type (a number, date, address, boolean, ARN) matches neither way: the
+    /// early `return false` skips the negation.
+    ///
+    /// With `…IfExists` the key is present, so such a value makes the condition false. With `ForAllValues:` and
+    /// `ForAnyValue:` this is applied to each member (a choice: iam.md only speaks of single values): an
+    /// unreadable member matches neither the operator nor its negation, so it fails `ForAllValues:` and does not
+    /// count for `ForAnyValue:`. A value no operator can read must never make a negated condition hold.
     fn value_matches(&self, v: ValRef<'_>, ctx: &RequestContext) -> bool {
         let positive = match &self.test {
             Test::Str { ci, values } => values.iter().any(|p| p.matches(v.text, ctx, *ci)),
@@ -466,7 +474,15 @@ impl Condition {
                 let Some(ip) = ip else { return false };
                 nets.iter().any(|n| n.contains(&ip))
             }
-            Test::Arn(values) => values.iter().any(|p| p.matches(v.text, ctx)),
+            Test::Arn(values) => {
+                // An ARN has six parts, the first `arn`; anything else is unreadable, even for `*`.
+                let Some(parts) = split_arn(v.text).filter(|p| p[0] == "arn") else {
+                    return false;
+                };
+                values
+                    .iter()
+                    .any(|p| p.matches_split(v.text, Some(parts), ctx))
+            }
             Test::Null(_) => false,
         };
         positive != self.negated

@@ -89,14 +89,17 @@ impl Pattern {
             Pattern::Any => true,
             Pattern::Exact(s) if ci => prefix_len(input, s, true) == Some(input.len()),
             Pattern::Exact(s) => **s == *input,
-            Pattern::Toks(toks, has_var) => {
-                let all_set = !has_var
-                    || toks.iter().all(|t| match t {
-                        Tok::Var(v) => v.resolve(ctx).is_some(),
-                        _ => true,
-                    });
-                all_set && glob(toks, input, ctx, ci)
-            }
+            Pattern::Toks(toks, _) => !self.has_unresolved(ctx) && glob(toks, input, ctx, ci),
+        }
+    }
+
+    /// Whether the pattern has a variable without a value (and without a default) in `ctx`.
+    pub(crate) fn has_unresolved(&self, ctx: &RequestContext) -> bool {
+        match self {
+            Pattern::Toks(toks, true) => toks
+                .iter()
+                .any(|t| matches!(t, Tok::Var(v) if v.resolve(ctx).is_none())),
+            _ => false,
         }
     }
 }
@@ -215,24 +218,33 @@ impl ActionPattern {
     }
 }
 
-/// An ARN pattern: `*`, or six parts matched separately (the sixth is the remainder and may contain `:`).
+/// An ARN pattern: `*`, six parts matched separately (the sixth is the remainder and may contain `:`), or fewer
+/// parts of which the last ends in `*` and spans the rest of the ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ArnPattern {
     /// `*` alone: every resource.
     Any,
     /// The six parts.
     Parts(Box<[Pattern; 6]>),
+    /// Two to five parts, the last ending in `*` (`arn:aws:execute-api:us-east-1:*`): the first ones are matched
+    /// against the ARN's parts one by one, the last against the rest of the ARN, colons included.
+    Prefix(Box<[Pattern]>),
 }
 
 impl ArnPattern {
-    /// Compiles a Resource/NotResource value: variables (if enabled) only in the resource part.
+    /// Compiles a Resource/NotResource value: variables (if enabled) only in the resource part, so never in a
+    /// pattern of fewer than six parts.
     pub(crate) fn compile_resource(text: &str, variables: bool) -> Result<ArnPattern, String> {
         if text == "*" {
             return Ok(ArnPattern::Any);
         }
-        let parts = split_arn(text)
-            .filter(|p| p[0] == "arn")
-            .ok_or_else(|| invalid_arn(text))?;
+        let Some(parts) = split_arn(text) else {
+            let parts: Vec<&str> = text.split(':').collect();
+            return ArnPattern::compile_prefix(text, &parts, false);
+        };
+        if parts[0] != "arn" {
+            return Err(invalid_arn(text));
+        }
         let [p0, p1, p2, p3, p4, p5] = parts;
         let c = |p: &str| Pattern::compile(p, true, false);
         let compiled = [
@@ -262,8 +274,17 @@ impl ArnPattern {
                 _ => {}
             }
         }
-        let [a, b, c, d, e] = <[usize; 5]>::try_from(cuts).map_err(|_| invalid_arn(text))?;
         let part = |from: usize, to: usize| text.get(from..to).unwrap_or("");
+        let Ok([a, b, c, d, e]) = <[usize; 5]>::try_from(cuts.as_slice()) else {
+            let mut parts = Vec::with_capacity(cuts.len() + 1);
+            let mut from = 0;
+            for &cut in &cuts {
+                parts.push(part(from, cut));
+                from = cut + 1;
+            }
+            parts.push(part(from, text.len()));
+            return ArnPattern::compile_prefix(text, &parts, variables);
+        };
         let p = [
             part(0, a),
             part(a + 1, b),
@@ -280,26 +301,64 @@ impl ArnPattern {
         Ok(ArnPattern::Parts(Box::new(compiled)))
     }
 
-    /// Whether the ARN `arn` matches (a value with fewer than six parts matches only `*`).
-    pub(crate) fn matches(&self, arn: &str, ctx: &RequestContext) -> bool {
+    /// Compiles a pattern of fewer than six `parts` (of `text`): valid only if it starts with `arn` and has at
+    /// least one more part, the last ending in `*` (iam.md "Matching").
+    fn compile_prefix(text: &str, parts: &[&str], variables: bool) -> Result<ArnPattern, String> {
+        let valid = parts.len() >= 2
+            && parts.first() == Some(&"arn")
+            && parts.last().is_some_and(|p| p.ends_with('*'));
+        if !valid {
+            return Err(invalid_arn(text));
+        }
+        let compiled = parts
+            .iter()
+            .map(|p| Pattern::compile(p, true, variables))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ArnPattern::Prefix(compiled.into()))
+    }
+
+    /// Whether the pattern has a variable without a value (and without a default) in `ctx`.
+    pub(crate) fn has_unresolved(&self, ctx: &RequestContext) -> bool {
         match self {
-            ArnPattern::Any => true,
-            ArnPattern::Parts(_) => self.matches_split(split_arn(arn), ctx),
+            ArnPattern::Any => false,
+            ArnPattern::Parts(parts) => parts.iter().any(|p| p.has_unresolved(ctx)),
+            ArnPattern::Prefix(parts) => parts.iter().any(|p| p.has_unresolved(ctx)),
         }
     }
 
-    /// [`matches`](Self::matches) for an ARN already split into its six parts (`None`: not an ARN).
-    pub(crate) fn matches_split(&self, arn: Option<[&str; 6]>, ctx: &RequestContext) -> bool {
-        match (self, arn) {
+    /// Whether `arn`, already split into its six `parts` (`None`: fewer than six, so not an ARN), matches. `*`
+    /// matches anything; the other patterns match nothing that is not split.
+    pub(crate) fn matches_split(
+        &self,
+        arn: &str,
+        parts: Option<[&str; 6]>,
+        ctx: &RequestContext,
+    ) -> bool {
+        match (self, parts) {
             (ArnPattern::Any, _) => true,
             // The resource part first: it is the one that usually differs.
-            (ArnPattern::Parts(parts), Some(input)) => {
-                let [p0, p1, p2, p3, p4, p5] = &**parts;
+            (ArnPattern::Parts(patterns), Some(input)) => {
+                let [p0, p1, p2, p3, p4, p5] = &**patterns;
                 let [s0, s1, s2, s3, s4, s5] = input;
                 let m = |p: &Pattern, s: &str| p.matches(s, ctx, false);
                 m(p5, s5) && m(p0, s0) && m(p1, s1) && m(p2, s2) && m(p3, s3) && m(p4, s4)
             }
-            (ArnPattern::Parts(_), None) => false,
+            (ArnPattern::Prefix(patterns), Some(input)) => {
+                let Some((last, first)) = patterns.split_last() else {
+                    return false;
+                };
+                // `parts` are consecutive slices of `arn` separated by single colons.
+                let mut rest_at = 0;
+                for (p, s) in first.iter().zip(input) {
+                    if !p.matches(s, ctx, false) {
+                        return false;
+                    }
+                    rest_at += s.len() + 1;
+                }
+                arn.get(rest_at..)
+                    .is_some_and(|rest| last.matches(rest, ctx, false))
+            }
+            (_, None) => false,
         }
     }
 }
@@ -310,7 +369,7 @@ fn invalid_arn(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::context::Caller;
+    use super::super::context::{split_arn, Caller};
     use super::*;
 
     fn ctx() -> RequestContext {
@@ -361,21 +420,42 @@ mod tests {
     #[test]
     fn arns() {
         let c = ctx();
+        let am = |p: &ArnPattern, arn: &str| p.matches_split(arn, split_arn(arn), &c);
         let p =
             ArnPattern::compile_resource("arn:aws:execute-api:*:123456789012:api/*", true).unwrap();
-        assert!(p.matches(
-            "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/",
-            &c
+        assert!(am(
+            &p,
+            "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/"
         ));
-        assert!(!p.matches(
-            "arn:aws:execute-api:us-east-1:123456789013:api/prod/GET/",
-            &c
+        assert!(!am(
+            &p,
+            "arn:aws:execute-api:us-east-1:123456789013:api/prod/GET/"
         ));
-        assert!(!p.matches("arn:aws:execute-api", &c));
+        assert!(!am(&p, "arn:aws:execute-api"));
         assert!(ArnPattern::compile_resource("arn:aws:s3", true).is_err());
         let q = ArnPattern::compile_condition("arn:aws:iam::${aws:PrincipalAccount}:user/*", true)
             .unwrap();
-        assert!(q.matches("arn:aws:iam::123456789012:user/bob", &c));
+        assert!(am(&q, "arn:aws:iam::123456789012:user/bob"));
+        // Fewer than six parts, the last ending in `*`: it spans the rest, colons included.
+        let s = ArnPattern::compile_resource("arn:aws:execute-api:us-*", true).unwrap();
+        assert!(am(&s, "arn:aws:execute-api:us-east-1:1:a:b"));
+        assert!(!am(&s, "arn:aws:execute-api:eu-west-1:1:a"));
+        assert!(!am(&s, "arn:aws:execute-api:us-east-1"));
+        let t =
+            ArnPattern::compile_condition("arn:aws:iam::${aws:PrincipalAccount}*", true).unwrap();
+        assert!(am(&t, "arn:aws:iam::123456789012:user/bob"));
+        assert!(!am(&t, "arn:aws:iam::123456789013:user/bob"));
+        for bad in [
+            "arn",
+            "arn*",
+            "arn:aws:s3:x",
+            "arn:aws:s3:*:",
+            "x:*",
+            "arn:aws:s3:${*}",
+        ] {
+            assert!(ArnPattern::compile_resource(bad, true).is_err(), "{bad}");
+            assert!(ArnPattern::compile_condition(bad, true).is_err(), "{bad}");
+        }
         assert!(ActionPattern::compile("Invoke").is_err());
         assert!(ActionPattern::compile("execute-api:In*")
             .unwrap()

@@ -17,6 +17,17 @@
 //!   resource-policy Allow naming the session's role ARN (one naming the session ARN or `"*"` does not).
 //! - `NotPrincipal` (Deny only) applies when no listed principal matches the caller by exact ARN, by its role
 //!   (for a session) or by its account.
+//! - A policy variable without a value (and without a default) never widens a grant: a `Resource` entry
+//!   carrying one matches nothing (the other entries are judged normally); an Allow whose `NotResource` has such
+//!   an entry does not apply at all, while in a Deny's `NotResource` the entry excludes nothing, so the Deny
+//!   applies. In conditions, positive string and ARN operators do not match it, negated ones do.
+//! - A present condition value the operator cannot read (not a number for `Numeric*`, not a date for `Date*`,
+//!   not an IP address for `IpAddress`/`NotIpAddress`, not an ARN for `Arn*`, not `true`/`false` for `Bool`)
+//!   matches neither the operator nor its negation, with `…IfExists` too; in `ForAllValues:`/`ForAnyValue:`
+//!   such a member matches neither way.
+//! - ARN patterns (Resource, NotResource, `Arn*` condition values) have six parts matched separately, the
+//!   sixth being the remainder; a pattern of fewer parts is valid only if its last part ends in `*`
+//!   (`arn:aws:execute-api:us-east-1:*`), and that `*` matches the rest of the ARN, colons included.
 //!
 //! # Validation
 //!

@@ -178,8 +178,17 @@ impl Statement {
             return Applies::No;
         }
         if let Some(res) = &self.resources {
-            let parts = ctx.resource_parts();
-            if res.items.iter().any(|p| p.matches_split(parts, ctx)) == res.negated {
+            let (arn, parts) = (ctx.resource(), ctx.resource_parts());
+            if res.items.iter().any(|p| p.matches_split(arn, parts, ctx)) == res.negated {
+                return Applies::No;
+            }
+            // An unresolved variable never widens a grant (iam.md "Matching"). Its entry matches nothing, which
+            // is right for `Resource` and for a Deny's `NotResource` (the Deny still applies); but in an Allow's
+            // `NotResource` it would exclude nothing and grant more, so there the whole statement does not apply.
+            if res.negated
+                && self.effect == Effect::Allow
+                && res.items.iter().any(|p| p.has_unresolved(ctx))
+            {
                 return Applies::No;
             }
         }

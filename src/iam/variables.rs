@@ -2,7 +2,11 @@
 //!
 //! Variables are recognised only in policies with `"Version": "2012-10-17"`, only in the resource part of a
 //! Resource (after the fifth colon) and in String/ARN condition values. A variable's value is always literal
-//! text: a `*` or `?` it produces is not a wildcard.
+//! text: a `*` or `?` it produces is not a wildcard. A Resource pattern of fewer than six parts has no resource
+//! part, so no variables.
+//!
+//! A variable has no value when its key is absent or multi-valued and it has no default. A pattern carrying such a
+//! variable matches nothing; an Allow whose `NotResource` carries one does not apply (see `policy.rs`).
 
 use super::context::{KeyId, RequestContext};
 
