@@ -9,6 +9,7 @@ use http::HeaderName;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{form_decode_str, split_ascii, text, QueryPair};
+use crate::config::PresignedExpires;
 use crate::error::{Rejection, RejectionKind};
 use crate::scope::ALGORITHM;
 
@@ -89,6 +90,7 @@ fn unsupported(algorithm: &str) -> Rejection {
 pub(crate) fn parse<'a>(
     parts: &'a Parts,
     pairs: &[QueryPair<'a>],
+    expires: PresignedExpires,
 ) -> Result<AuthParams<'a>, Rejection> {
     let mut headers = parts.headers.get_all(http::header::AUTHORIZATION).iter();
     let authorization = headers.next();
@@ -110,7 +112,7 @@ pub(crate) fn parse<'a>(
             }
             Ok(params)
         }
-        (None, true) => parse_query(pairs),
+        (None, true) => parse_query(pairs, expires),
     }
 }
 
@@ -204,7 +206,10 @@ fn parse_header<'a>(parts: &'a Parts, raw: &'a [u8]) -> Result<AuthParams<'a>, R
     })
 }
 
-fn parse_query<'a>(pairs: &[QueryPair<'a>]) -> Result<AuthParams<'a>, Rejection> {
+fn parse_query<'a>(
+    pairs: &[QueryPair<'a>],
+    expires_rule: PresignedExpires,
+) -> Result<AuthParams<'a>, Rejection> {
     const NAMES: [&str; 7] = [
         X_AMZ_ALGORITHM,
         X_AMZ_CREDENTIAL,
@@ -233,7 +238,10 @@ fn parse_query<'a>(pairs: &[QueryPair<'a>]) -> Result<AuthParams<'a>, Rejection>
         (X_AMZ_SIGNATURE, signature.is_none()),
         (X_AMZ_SIGNED_HEADERS, signed_headers.is_none()),
         (X_AMZ_DATE, date.is_none()),
-        (X_AMZ_EXPIRES, expires.is_none()),
+        (
+            X_AMZ_EXPIRES,
+            expires.is_none() && expires_rule == PresignedExpires::Required,
+        ),
     ]
     .iter()
     .filter(|(_, absent)| *absent)
@@ -241,34 +249,28 @@ fn parse_query<'a>(pairs: &[QueryPair<'a>]) -> Result<AuthParams<'a>, Rejection>
         format!("AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
     })
     .collect();
-    let (
-        Some(algorithm),
-        Some(credential),
-        Some(date),
-        Some(expires),
-        Some(signed_headers),
-        Some(signature),
-    ) = (
-        algorithm,
-        credential,
-        date,
-        expires,
-        signed_headers,
-        signature,
-    )
+    let (Some(algorithm), Some(credential), Some(date), Some(signed_headers), Some(signature)) =
+        (algorithm, credential, date, signed_headers, signature)
     else {
         return Err(Rejection::new(
             RejectionKind::MissingParameter,
             missing.join(" "),
         ));
     };
+    if !missing.is_empty() {
+        // Only a required X-Amz-Expires is missing.
+        return Err(Rejection::new(
+            RejectionKind::MissingParameter,
+            missing.join(" "),
+        ));
+    }
     if algorithm != ALGORITHM {
         return Err(unsupported(&algorithm));
     }
     if let Some(name) = duplicated.and_then(|i| NAMES.get(i)) {
         return Err(duplicate(name));
     }
-    let expires = parse_expires(&expires)?;
+    let expires = expires.as_deref().map(parse_expires).transpose()?;
     Ok(AuthParams {
         location: AuthLocation::Query,
         credential,
@@ -276,7 +278,7 @@ fn parse_query<'a>(pairs: &[QueryPair<'a>]) -> Result<AuthParams<'a>, Rejection>
         signature,
         date,
         date_source: DateSource::XAmzDate,
-        expires: Some(expires),
+        expires,
         security_token: token,
     })
 }
@@ -338,25 +340,22 @@ pub(crate) fn check_signed_headers(
 /// `X-Amz-Credential` query parameter — without verifying anything.
 ///
 /// A server that answers several services on one listener routes with it (the gateway sends
-/// requests scoped to `sts` to its STS service). The verifier still checks the scope.
+/// requests scoped to `sts` to its STS service). It reads the request with the verifier's own
+/// parser, so a router and the verifier never disagree about which credential a request
+/// carries; a request the parser refuses names no service. The verifier still checks the scope.
 ///
 /// ```
 /// let request = http::Request::post("/")
 ///     .header("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00")
+///     .header("x-amz-date", "20261123T000000Z")
 ///     .body(())
 ///     .unwrap();
 /// assert_eq!(tower_sigv4::credential_service(&request.into_parts().0).as_deref(), Some("sts"));
 /// ```
 pub fn credential_service(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let credential = value
-            .split([',', ' '])
-            .find_map(|t| t.trim().strip_prefix("Credential="))?;
-        return credential.split('/').nth(3).map(str::to_owned);
-    }
-    let query = parts.uri.query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == X_AMZ_CREDENTIAL)
-        .and_then(|(_, v)| v.split('/').nth(3).map(str::to_owned))
+    let pairs = crate::canonical::query_pairs(parts.uri.query().unwrap_or_default());
+    let params = parse(parts, &pairs, PresignedExpires::Optional).ok()?;
+    split_ascii(&params.credential, b'/')
+        .nth(3)
+        .map(str::to_owned)
 }

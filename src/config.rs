@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use http::HeaderName;
 
+use crate::target::{EncodedSlash, TargetRules};
+
 /// How the canonical URI encodes the request path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -60,6 +62,19 @@ pub enum PresignedPayload {
     Hashed,
     /// `UNSIGNED-PAYLOAD`, S3's rule.
     Unsigned,
+}
+
+/// Whether a presigned URL must carry `X-Amz-Expires`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PresignedExpires {
+    /// Optional (the default): without it, `X-Amz-Date` must lie within the clock-skew window,
+    /// as for a signed header (the `aws4` npm signer behind Postman and Amplify's WebSocket
+    /// signer leave it out for every service but S3).
+    #[default]
+    Optional,
+    /// Required (S3): a presigned URL without it is missing a parameter.
+    Required,
 }
 
 /// Forwarded headers that may replace the `Host` header when rebuilding the canonical request.
@@ -117,6 +132,14 @@ pub struct VerifierConfig {
     pub mismatch_detail: MismatchDetail,
     /// How many derived signing keys to keep. Default: 1024.
     pub signing_key_cache: usize,
+    /// Which request targets are refused before authentication, and whether the path is
+    /// normalised for the policy and the inner service. Default: [`TargetRules::Strict`].
+    pub target_rules: TargetRules,
+    /// How `%2F` in a path is read under [`TargetRules::Strict`]. Default:
+    /// [`EncodedSlash::Separator`].
+    pub encoded_slash: EncodedSlash,
+    /// Whether presigned URLs must carry `X-Amz-Expires`. Default: [`PresignedExpires::Optional`].
+    pub presigned_expires: PresignedExpires,
 }
 
 impl Default for VerifierConfig {
@@ -134,6 +157,9 @@ impl Default for VerifierConfig {
             required_signed_headers: Vec::new(),
             mismatch_detail: MismatchDetail::Hidden,
             signing_key_cache: 1024,
+            target_rules: TargetRules::Strict,
+            encoded_slash: EncodedSlash::Separator,
+            presigned_expires: PresignedExpires::Optional,
         }
     }
 }
@@ -148,11 +174,32 @@ impl VerifierConfig {
         }
     }
 
-    /// S3's rules: single encoding, no path normalisation, unsigned presigned payloads.
+    /// S3's rules: single encoding, no path normalisation, unsigned presigned payloads,
+    /// `X-Amz-Expires` required, object keys taken as sent ([`TargetRules::ObjectKeys`]).
     pub fn s3(mut self) -> Self {
         self.percent_encoding = PercentEncoding::Single;
         self.path_normalization = PathNormalization::Disabled;
         self.presigned_payload = PresignedPayload::Unsigned;
+        self.presigned_expires = PresignedExpires::Required;
+        self.target_rules = TargetRules::ObjectKeys;
+        self
+    }
+
+    /// Sets which request targets are refused and whether paths are normalised.
+    pub fn with_target_rules(mut self, rules: TargetRules) -> Self {
+        self.target_rules = rules;
+        self
+    }
+
+    /// Sets how `%2F` in a path is read.
+    pub fn with_encoded_slash(mut self, slash: EncodedSlash) -> Self {
+        self.encoded_slash = slash;
+        self
+    }
+
+    /// Sets whether presigned URLs must carry `X-Amz-Expires`.
+    pub fn with_presigned_expires(mut self, expires: PresignedExpires) -> Self {
+        self.presigned_expires = expires;
         self
     }
 

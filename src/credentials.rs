@@ -461,14 +461,19 @@ impl StaticKeys {
             .get(request.access_key_id)
             .filter(|e| e.active)
             .ok_or_else(KeyError::unknown_key)?;
-        if let Some(expected) = &entry.session_token {
-            let given = request.session_token.ok_or_else(KeyError::invalid_token)?;
-            if !bool::from(given.as_bytes().ct_eq(expected.expose_secret())) {
-                return Err(KeyError::invalid_token());
+        match (&entry.session_token, request.session_token) {
+            (Some(expected), Some(given)) => {
+                if !bool::from(given.as_bytes().ct_eq(expected.expose_secret())) {
+                    return Err(KeyError::invalid_token());
+                }
+                if entry.expires_at.is_some_and(|exp| request.now >= exp) {
+                    return Err(KeyError::expired_token());
+                }
             }
-            if entry.expires_at.is_some_and(|exp| request.now >= exp) {
-                return Err(KeyError::expired_token());
-            }
+            // Temporary credentials without their token, or a long-term key sent with any
+            // token: AWS answers both "The security token included in the request is invalid."
+            (Some(_), None) | (None, Some(_)) => return Err(KeyError::invalid_token()),
+            (None, None) => {}
         }
         Ok(ResolvedKey::new(
             entry.secret.clone(),

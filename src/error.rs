@@ -12,6 +12,9 @@ use http::StatusCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
+    /// A request target that servers could read differently (a raw `\`, `%2561`, `%5C`,
+    /// `CONNECT`, `OPTIONS *`, two `Host` headers …): refused before authentication.
+    InvalidTarget,
     /// No `Authorization` header and no `X-Amz-Algorithm` query parameter.
     MissingAuthentication,
     /// Both an `Authorization` header and presigned query parameters.
@@ -50,8 +53,12 @@ pub enum RejectionKind {
     PayloadHashMismatch,
     /// The body exceeds the configured limit.
     BodyTooLarge,
-    /// The body could not be read.
+    /// The body could not be read: bad framing, or it ended before its `Content-Length`.
     BodyUnreadable,
+    /// The body did not arrive in time (idle between reads, or the whole body).
+    BodyTimeout,
+    /// The process-wide budget for buffered bodies is spent; try again later.
+    Overloaded,
     /// The key provider failed (backend down, timeout).
     ProviderFailure,
     /// The policy check denied the request.
@@ -65,7 +72,9 @@ impl RejectionKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::InvalidTarget | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::ProviderFailure | Self::PolicyFailure => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::FORBIDDEN,
         }
@@ -94,7 +103,9 @@ impl RejectionKind {
             }
             Self::ExpiredToken => "ExpiredTokenException",
             Self::BodyTooLarge => "RequestEntityTooLargeException",
-            Self::BodyUnreadable => "BadRequestException",
+            Self::InvalidTarget | Self::BodyUnreadable => "BadRequestException",
+            Self::BodyTimeout => "RequestTimeoutException",
+            Self::Overloaded => "ServiceUnavailableException",
             Self::ProviderFailure | Self::PolicyFailure => "InternalServerErrorException",
         }
     }
@@ -107,6 +118,7 @@ impl RejectionKind {
 
     fn phrase(self) -> &'static str {
         match self {
+            Self::InvalidTarget => "invalid request target",
             Self::MissingAuthentication => "missing authentication",
             Self::MultipleAuthMechanisms => "more than one auth mechanism",
             Self::MalformedAuthorization => "malformed authorization header",
@@ -127,6 +139,8 @@ impl RejectionKind {
             Self::PayloadHashMismatch => "payload hash mismatch",
             Self::BodyTooLarge => "body too large",
             Self::BodyUnreadable => "body unreadable",
+            Self::BodyTimeout => "body timed out",
+            Self::Overloaded => "body buffers full",
             Self::ProviderFailure => "key provider failed",
             Self::AccessDenied => "access denied",
             Self::PolicyFailure => "policy check failed",

@@ -21,7 +21,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use time::OffsetDateTime;
 
 use crate::canonical::normalize_resource_path;
 use crate::iam::{
@@ -229,7 +228,9 @@ impl IamPolicy {
             Ok(c) => c,
             Err(e) => return PolicyDecision::fail(e.to_string()),
         };
-        let now = OffsetDateTime::from(request.now());
+        let Some(now) = crate::scope::datetime(request.now()) else {
+            return PolicyDecision::fail("the clock is outside the years 0000 to 9999");
+        };
         let mut ctx = RequestContext::new(caller, "execute-api:Invoke", resource.clone())
             .with_current_time(now)
             .with_secure_transport(request.connection().is_some_and(|c| c.secure));
@@ -237,9 +238,10 @@ impl IamPolicy {
             ctx = ctx.with_source_ip(ip);
         }
         if let Some(session) = principal.session() {
-            ctx = ctx
-                .with_token_issue_time(OffsetDateTime::from(session.issued_at))
-                .with_multi_factor_auth_present(false);
+            if let Some(issued) = crate::scope::datetime(session.issued_at) {
+                ctx = ctx.with_token_issue_time(issued);
+            }
+            ctx = ctx.with_multi_factor_auth_present(false);
         }
         for (key, header) in [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")] {
             if let Some(v) = request

@@ -84,6 +84,7 @@ pub mod sign;
 mod signing_key;
 pub mod store;
 pub mod sts;
+mod target;
 mod verifier;
 pub mod verify;
 
@@ -91,8 +92,8 @@ pub use auth::{credential_service, AuthLocation};
 pub use canonical::{normalize_path, normalize_resource_path};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
-    ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedPayload,
-    UnsignedPayload, VerifierConfig,
+    ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedExpires,
+    PresignedPayload, UnsignedPayload, VerifierConfig,
 };
 pub use credentials::{
     provide_key_fn, KeyError, KeyErrorKind, KeyRequest, ProvideKey, ProvideKeyFn, ProvideKeyFuture,
@@ -114,9 +115,13 @@ pub use sign::{
     SignSigV4Layer, SignablePayload, Signer, SigningSettings,
 };
 pub use signing_key::SigningKey;
+pub use target::{judge_path, EncodedSlash, InvalidTarget, TargetRules};
 pub use verifier::{
     payload_hash, Checked, Payload, PayloadCoverage, Verified, Verifier, UNSIGNED_PAYLOAD,
 };
+#[cfg(feature = "tokio")]
+pub use verify::TokioTimer;
 pub use verify::{
-    ApiGatewayRejections, RenderRejection, RequestBody, ResponseBody, VerifySigV4, VerifySigV4Layer,
+    ApiGatewayRejections, BodyError, BodyErrorKind, BodyLimits, BufferBudget, RenderRejection,
+    RequestBody, ResponseBody, Sleep, Timer, VerifySigV4, VerifySigV4Layer,
 };

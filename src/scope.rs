@@ -14,9 +14,23 @@ pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The scope terminator.
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
-/// Formats `t` as `YYYYMMDDTHHMMSSZ`.
+/// `t` as a date and time, or `None` outside the years the `time` crate represents (±9999)
+/// — where `OffsetDateTime::from` would panic.
+pub(crate) fn datetime(t: SystemTime) -> Option<OffsetDateTime> {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(time::Duration::try_from(after).ok()?),
+        Err(before) => OffsetDateTime::UNIX_EPOCH
+            .checked_sub(time::Duration::try_from(before.duration()).ok()?),
+    }
+}
+
+/// Formats `t` as `YYYYMMDDTHHMMSSZ` (saturating at the years 0000 and 9999).
 pub(crate) fn format_amz_date(t: SystemTime) -> String {
-    let dt = OffsetDateTime::from(t);
+    let dt = match datetime(t) {
+        Some(dt) => dt,
+        None if t > SystemTime::UNIX_EPOCH => return "99991231T235959Z".to_owned(),
+        None => return "00000101T000000Z".to_owned(),
+    };
     if let Ok(year @ 0..=9999) = u32::try_from(dt.year()) {
         // The common case without the formatting machinery (the signer calls this per request).
         let mut out = String::with_capacity(16);

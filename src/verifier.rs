@@ -204,7 +204,7 @@ impl Verifier {
     ) -> Result<Checked<'a>, Rejection> {
         let config = &self.inner.config;
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
-        let params = auth::parse(parts, &pairs)?;
+        let params = auth::parse(parts, &pairs, config.presigned_expires)?;
         let service_hint = split_ascii(&params.credential, b'/').nth(3);
         let tag = |r: Rejection| r.with_service(service_hint);
         auth::check_signed_headers(&params.signed_headers, &config.required_signed_headers)
@@ -231,9 +231,11 @@ impl Verifier {
         };
         let amz_date: &str = amz_basic.as_deref().unwrap_or(&params.date);
 
-        // 11, 12: the clock-skew window (presigned URLs only the "not yet" side).
+        // 11, 12: the clock-skew window (presigned URLs with an expiry only the "not yet"
+        // side; their end is check 15).
         let skew = config.clock_skew;
-        if params.location == AuthLocation::Header && signed_at + skew < now {
+        let too_old = signed_at.checked_add(skew).is_some_and(|end| end < now);
+        if params.expires.is_none() && too_old {
             return Err(tag(Rejection::new(
                 RejectionKind::RequestTooOld,
                 format!(
@@ -245,13 +247,13 @@ impl Verifier {
                 ),
             )));
         }
-        if signed_at > now + skew {
+        if now.checked_add(skew).is_none_or(|end| signed_at > end) {
             return Err(tag(Rejection::new(
                 RejectionKind::RequestTooNew,
                 format!(
                     "Signature not yet current: {} is still later than {} ({} + {})",
                     amz_date,
-                    scope::format_amz_date(now + skew),
+                    scope::format_amz_date(now.checked_add(skew).unwrap_or(now)),
                     scope::format_amz_date(now),
                     scope::format_window(skew),
                 ),
@@ -315,7 +317,8 @@ impl Verifier {
 
         // 15: presigned expiry, strict.
         if let Some(expires) = params.expires {
-            if now > signed_at + Duration::from_secs(expires) {
+            let end = signed_at.checked_add(Duration::from_secs(expires));
+            if end.is_none_or(|end| now > end) {
                 return Err(tag(Rejection::new(
                     RejectionKind::PresignedExpired,
                     "Request has expired",
@@ -476,6 +479,16 @@ impl<'a> Checked<'a> {
             PayloadLine::BodyHash => true,
             PayloadLine::Declared(v) => is_sha256_hex(v),
             PayloadLine::Unsigned => false,
+        }
+    }
+
+    /// The signed SHA-256 of the body (a signed hex `x-amz-content-sha256`), which lets the
+    /// signature be checked before a byte of the body is read; the body must then be hashed
+    /// as it arrives and compared with it.
+    pub(crate) fn declared_body_hash(&self) -> Option<&str> {
+        match &self.payload {
+            PayloadLine::Declared(v) if is_sha256_hex(v) => Some(v),
+            _ => None,
         }
     }
 

@@ -204,8 +204,10 @@ proptest! {
         parts.headers.insert("host", http::HeaderValue::from_static("api.example.com"));
         let keys_token = token;
         let v = if keys_token {
+            // Temporary credentials: valid only with their token.
             let p = Principal::user("arn:aws:iam::123456789012:user/interop", "AIDAINTEROP");
-            Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), StaticKeys::new().with_key(AKID, SECRET, p)).unwrap()
+            let keys = StaticKeys::new().with_session_key(AKID, SECRET, TOKEN, p, vector_now() + std::time::Duration::from_secs(3600));
+            Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), keys).unwrap()
         } else {
             verifier()
         };

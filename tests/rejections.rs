@@ -111,7 +111,14 @@ async fn call_with(layer: VerifySigV4Layer, req: Request<Bytes>, now_offset: i64
                 .unwrap()
                 .arn()
                 .to_owned();
-            let body = req.into_body().collect().await.unwrap().to_bytes();
+            // A body that fails the layer's checks ends with an error; like a proxy, answer
+            // 502 — the layer replaces it with its rejection.
+            let Ok(body) = req.into_body().collect().await else {
+                let mut bad_gateway = Response::new(Full::new(Bytes::from("body failed")));
+                *bad_gateway.status_mut() = StatusCode::BAD_GATEWAY;
+                return Ok::<_, Infallible>(bad_gateway);
+            };
+            let body = body.to_bytes();
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
                 "{who} {}",
                 String::from_utf8_lossy(&body)

@@ -30,12 +30,38 @@ struct Context {
     service: String,
 }
 
-fn verifier(region: &str, service: &str, normalize: bool, encoding: PercentEncoding) -> Verifier {
-    let keys = StaticKeys::new().with_key(
-        AKID,
-        SECRET,
-        Principal::user("arn:aws:iam::123456789012:user/vector", "AIDAVECTOR"),
-    );
+/// The session token a vector's request carries (header or query), if any.
+fn session_token(parts: &Parts) -> Option<String> {
+    if let Some(t) = parts.headers.get("x-amz-security-token") {
+        return Some(t.to_str().unwrap().to_owned());
+    }
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Security-Token")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A verifier for the suite's key: long-term, or — for the vectors that carry a session token —
+/// temporary credentials valid with that token only (a long-term key sent with a token is
+/// refused, as AWS does).
+fn verifier(
+    region: &str,
+    service: &str,
+    normalize: bool,
+    encoding: PercentEncoding,
+    token: Option<String>,
+) -> Verifier {
+    let principal = Principal::user("arn:aws:iam::123456789012:user/vector", "AIDAVECTOR");
+    let keys = match token {
+        None => StaticKeys::new().with_key(AKID, SECRET, principal),
+        Some(token) => StaticKeys::new().with_session_key(
+            AKID,
+            SECRET,
+            token,
+            principal,
+            vector_now() + Duration::from_secs(3600),
+        ),
+    };
     let config = VerifierConfig::new(region, service)
         .with_percent_encoding(encoding)
         .with_path_normalization(if normalize {
@@ -173,10 +199,12 @@ fn tamper(v: &Verifier, req: &TextRequest, signed_body: bool) {
             http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
             HeaderValue::from_bytes(&new).unwrap(),
         );
-        let expected = if name == "x-amz-content-sha256" {
-            Err(RejectionKind::SignatureMismatch)
-        } else {
-            mismatch
+        let expected = match name.as_str() {
+            "x-amz-content-sha256" => Err(RejectionKind::SignatureMismatch),
+            // The provider knows the token: a changed one is a token fault, which outranks the
+            // signature (errors.md rows 16 and 18).
+            "x-amz-security-token" => Err(RejectionKind::InvalidToken),
+            _ => mismatch,
         };
         assert_eq!(
             verify_kind(v, &p, &req.body),
@@ -257,7 +285,13 @@ fn v4_case(name: &str, location: &str) {
     } else {
         PercentEncoding::Double
     };
-    let v = verifier(&ctx.region, &ctx.service, ctx.normalize, encoding);
+    let v = verifier(
+        &ctx.region,
+        &ctx.service,
+        ctx.normalize,
+        encoding,
+        session_token(&req.parts),
+    );
     let signed_body = req
         .parts
         .headers
@@ -370,7 +404,13 @@ fn legacy_case(path: &str) {
     } else {
         PercentEncoding::Double
     };
-    let v = verifier("us-east-1", "service", true, encoding);
+    let v = verifier(
+        "us-east-1",
+        "service",
+        true,
+        encoding,
+        session_token(&req.parts),
+    );
     let signature = authz.trim().rsplit("Signature=").next().unwrap().to_owned();
     check(
         &v,

@@ -171,6 +171,12 @@ pub struct GatewayConfig {
     pub metrics: Option<MetricsSection>,
     /// TLS.
     pub tls: Option<TlsSection>,
+    /// Timeouts and caps on what clients may hold.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// What reaches the upstream.
+    #[serde(default)]
+    pub proxy: ProxySection,
     /// Users.
     #[serde(default)]
     pub user: Vec<UserSection>,
@@ -293,6 +299,140 @@ pub struct TlsSection {
     pub key: PathBuf,
 }
 
+/// `[limits]`: what a client may hold. Every value has a default; see the README's
+/// configuration reference.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LimitsSection {
+    /// Longest time from a request's first byte to the end of its head (default 30 s).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_seconds: u64,
+    /// Longest time a connection may sit idle between requests, or without any byte read or
+    /// written while a request is in flight (default 60 s).
+    #[serde(default = "default_keep_alive_timeout")]
+    pub keep_alive_timeout_seconds: u64,
+    /// Longest wait for the next piece of a request body (default 30 s); then 408.
+    #[serde(default = "default_body_idle_timeout")]
+    pub body_idle_timeout_seconds: u64,
+    /// Longest time to receive a whole request body (default 60 s); then 408.
+    #[serde(default = "default_body_total_timeout")]
+    pub body_total_timeout_seconds: u64,
+    /// Bytes the whole process may hold in bodies read before their signature is checked
+    /// (default 256 MiB); beyond it, 503.
+    #[serde(default = "default_buffer_budget")]
+    pub buffer_budget_bytes: usize,
+    /// Open connections at most, over every peer (default: 80 % of the process's limit on
+    /// open files, raised to its hard limit at start).
+    pub max_connections: Option<usize>,
+    /// Open connections at most from one peer address (default 256).
+    #[serde(default = "default_max_connections_per_peer")]
+    pub max_connections_per_peer: usize,
+}
+
+fn default_header_read_timeout() -> u64 {
+    30
+}
+fn default_keep_alive_timeout() -> u64 {
+    60
+}
+fn default_body_idle_timeout() -> u64 {
+    30
+}
+fn default_body_total_timeout() -> u64 {
+    60
+}
+fn default_buffer_budget() -> usize {
+    256 * 1024 * 1024
+}
+fn default_max_connections_per_peer() -> usize {
+    256
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: default_header_read_timeout(),
+            keep_alive_timeout_seconds: default_keep_alive_timeout(),
+            body_idle_timeout_seconds: default_body_idle_timeout(),
+            body_total_timeout_seconds: default_body_total_timeout(),
+            buffer_budget_bytes: default_buffer_budget(),
+            max_connections: None,
+            max_connections_per_peer: default_max_connections_per_peer(),
+        }
+    }
+}
+
+impl LimitsSection {
+    /// The body limits of the signature layer.
+    pub fn body_limits(&self) -> crate::BodyLimits {
+        crate::BodyLimits::default()
+            .with_idle_timeout(Duration::from_secs(self.body_idle_timeout_seconds))
+            .with_total_timeout(Duration::from_secs(self.body_total_timeout_seconds))
+    }
+
+    fn validate(&self) -> Result<(), ConfigFileError> {
+        for (name, value) in [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            (
+                "keep_alive_timeout_seconds",
+                self.keep_alive_timeout_seconds,
+            ),
+            ("body_idle_timeout_seconds", self.body_idle_timeout_seconds),
+            (
+                "body_total_timeout_seconds",
+                self.body_total_timeout_seconds,
+            ),
+        ] {
+            if !(1..=86_400).contains(&value) {
+                return Err(ConfigFileError::new(
+                    format!("limits.{name}"),
+                    format!("must be between 1 and 86400 seconds, got {value}"),
+                ));
+            }
+        }
+        if self.max_connections == Some(0) {
+            return Err(ConfigFileError::new(
+                "limits.max_connections",
+                "must be at least 1 (leave it out for 80 % of the open-file limit)",
+            ));
+        }
+        if self.max_connections_per_peer == 0 {
+            return Err(ConfigFileError::new(
+                "limits.max_connections_per_peer",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the upstream receives of a request's headers with a name holding `_`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum UnderscoreHeaders {
+    /// Removed, as nginx does (the default): CGI and WSGI servers read `x_sigv4_principal_arn`
+    /// as the same variable as `x-sigv4-principal-arn`.
+    #[default]
+    Drop,
+    /// Forwarded (those whose name reads as an `x-sigv4-` header are removed all the same).
+    Forward,
+}
+
+/// `[proxy]`: what reaches the upstream.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ProxySection {
+    /// Headers whose name holds `_` (default `"drop"`).
+    #[serde(default)]
+    pub underscore_headers: UnderscoreHeaders,
+}
+
 /// `[[user]]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -399,20 +539,19 @@ impl GatewayConfig {
                 .map_err(|e| ConfigFileError::new("metrics.listen", e))?;
         }
         if let Some(upstream) = &self.upstream {
-            let uri: http::Uri = upstream
-                .parse()
-                .map_err(|e| ConfigFileError::new("upstream", e))?;
-            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-                return Err(ConfigFileError::new(
-                    "upstream",
-                    format!("\"{upstream}\" must be an http:// URL with a host"),
-                ));
-            }
+            check_upstream(upstream)?;
         }
+        self.limits.validate()?;
         self.verifier_config()?;
         self.trusted_proxies()?;
         self.resource_policy()?;
         Ok(())
+    }
+
+    /// The body limits of `[limits]`, with the buffer budget shared by every layer built from
+    /// this configuration.
+    pub fn body_limits(&self, budget: &crate::BufferBudget) -> crate::BodyLimits {
+        self.limits.body_limits().with_buffer_budget(budget.clone())
     }
 
     /// `listen` as a socket address.
@@ -620,4 +759,41 @@ impl GatewayConfig {
         }
         builder.build().map_err(|e| ConfigFileError::new("", e))
     }
+}
+
+/// An upstream URL: `http://host[:port][/base]`, with neither user information (a password
+/// would reach logs and the `Host` header) nor a query. The message never repeats the URL's
+/// user information.
+fn check_upstream(upstream: &str) -> Result<(), ConfigFileError> {
+    let refused = |why: &str| ConfigFileError::new("upstream", why.to_owned());
+    // Before parsing: `http::Uri` takes `user:pw@host` as an authority, and its errors would
+    // not be the place to mention it.
+    let after_scheme = upstream
+        .split_once("://")
+        .map_or(upstream, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    if authority.contains('@') {
+        return Err(refused(
+            "must not contain user information (user:password@); the upstream is reached without credentials",
+        ));
+    }
+    let uri: http::Uri = upstream
+        .parse()
+        .map_err(|e| ConfigFileError::new("upstream", e))?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(ConfigFileError::new(
+            "upstream",
+            format!("\"{upstream}\" must be an http:// URL with a host"),
+        ));
+    }
+    if uri.query().is_some() || upstream.contains('#') {
+        return Err(ConfigFileError::new(
+            "upstream",
+            format!("\"{upstream}\" must not have a query or a fragment: requests bring their own"),
+        ));
+    }
+    Ok(())
 }

@@ -18,14 +18,18 @@ use crate::sts::TokenKeyring;
 /// A reload builds a complete new [`IdentityStore`](crate::store::IdentityStore) and swaps it
 /// in through the [`SharedStore`]: requests in flight finish with the store they started with.
 /// A file that does not parse or validate is refused with a log line naming the place, and
-/// the store in force stays. Only the identities and `[sts] token_keys` reload; `listen`,
-/// `upstream`, `[api]`, `[auth]` and `[tls]` are read at start.
+/// the store in force stays. The identities and `[sts] token_keys` reload here; the rest of
+/// the file is handed to the [`FileStore::on_reload`] listeners.
 pub struct FileStore {
     path: PathBuf,
     store: SharedStore,
     random: Arc<TokenKeyring>,
     fingerprint: Mutex<[u8; 32]>,
+    listeners: Mutex<Vec<Listener>>,
 }
+
+/// A function told of each configuration that took effect.
+type Listener = Box<dyn Fn(&GatewayConfig) + Send + Sync>;
 
 impl fmt::Debug for FileStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,6 +58,7 @@ impl FileStore {
                 store: SharedStore::new(store),
                 random,
                 fingerprint: Mutex::new(fingerprint),
+                listeners: Mutex::new(Vec::new()),
             },
             config,
         ))
@@ -84,7 +89,26 @@ impl FileStore {
             .map_err(|e| at(&self.path, e))?;
         self.store.replace(store);
         *last = fingerprint;
+        // Still under the lock: listeners see the configurations in the order they took effect.
+        for listener in self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            listener(&config);
+        }
         Ok(true)
+    }
+
+    /// Calls `listener` with every configuration a reload puts in force (after the new
+    /// identities are in [`FileStore::store`]), so that the settings read from the same file
+    /// follow it — the gateway rebuilds its verifier and policies with it.
+    pub fn on_reload(&self, listener: impl Fn(&GatewayConfig) + Send + Sync + 'static) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(listener));
     }
 
     /// Reloads and logs the outcome (`info` when a new store is in force, `error` with the

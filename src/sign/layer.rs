@@ -11,9 +11,9 @@ use http_body_util::BodyExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::body::SignedBody;
 use super::signer::{SignError, SignablePayload, Signer};
 use crate::clock::{Clock, SystemClock};
-use crate::verify::RequestBody;
 
 /// Whether the client layer hashes bodies or sends them as `UNSIGNED-PAYLOAD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -101,7 +101,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl<S, B, ResBody> Service<Request<B>> for SignSigV4<S>
 where
-    S: Service<Request<RequestBody<B>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<SignedBody<B>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
     B: Body<Data = Bytes> + Send + 'static,
@@ -129,7 +129,7 @@ where
                         .signer
                         .sign(&mut parts, SignablePayload::Bytes(&bytes), now)
                         .map_err(|e: SignError| -> BoxError { Box::new(e) })?;
-                    RequestBody::buffered(bytes)
+                    SignedBody::buffered(bytes)
                 }
                 ClientPayload::Unsigned => {
                     parts.headers.insert(
@@ -140,7 +140,7 @@ where
                         .signer
                         .sign(&mut parts, SignablePayload::Unsigned, now)
                         .map_err(|e: SignError| -> BoxError { Box::new(e) })?;
-                    RequestBody::streaming(body)
+                    SignedBody::streaming(body)
                 }
             };
             inner

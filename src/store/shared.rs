@@ -27,6 +27,13 @@ impl SharedStore {
         }
     }
 
+    /// A handle on a store that is already shared (e.g. a snapshot of another handle).
+    pub fn from_snapshot(store: Arc<IdentityStore>) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(store)),
+        }
+    }
+
     /// The store in force now.
     pub fn snapshot(&self) -> Arc<IdentityStore> {
         self.current

@@ -1,17 +1,336 @@
 //! Request and response bodies of the middleware.
+//!
+//! A body the layer does not buffer is handed on wrapped in checks: the size limit, the read
+//! deadlines and, when the signature covers a declared `x-amz-content-sha256`, the hash of
+//! what arrives — the last piece of data is held back until the hash checks out, so the inner
+//! service never sees the end of a body that does not match its signature. A fault ends the
+//! body with a [`BodyError`] and is noted for the layer, which answers with its rejection if
+//! the inner service has not answered yet.
 
+use std::error::Error as StdError;
+use std::fmt;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, OnceLock};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use http::request::Parts;
+use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use sha2::{Digest, Sha256};
+
+use super::limits::{Deadlines, Reservation};
+use crate::error::{Rejection, RejectionKind};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Why a request body was cut off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyErrorKind {
+    /// More bytes than the verifier's `max_body_bytes`.
+    TooLarge,
+    /// Not received in time (idle between reads, or the whole body).
+    TimedOut,
+    /// The bytes do not match the signed `x-amz-content-sha256`.
+    PayloadHashMismatch,
+    /// The client's body failed: bad chunked framing, or it ended before its length.
+    Malformed,
+}
+
+/// The error a [`RequestBody`] ends with when a check fails. The layer answers the client with
+/// the matching rejection (413, 408, 403 or 400) when the inner service has not answered yet.
+#[derive(Debug)]
+pub struct BodyError {
+    kind: BodyErrorKind,
+    source: Option<BoxError>,
+}
+
+impl BodyError {
+    fn new(kind: BodyErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> BodyErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            BodyErrorKind::TooLarge => "request body too large",
+            BodyErrorKind::TimedOut => "request body timed out",
+            BodyErrorKind::PayloadHashMismatch => "request body does not match its signed hash",
+            BodyErrorKind::Malformed => "request body malformed",
+        })
+    }
+}
+
+impl StdError for BodyError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// The rejection a body fault is answered with.
+pub(crate) fn body_rejection(kind: BodyErrorKind, limit: u64) -> Rejection {
+    match kind {
+        BodyErrorKind::TooLarge => Rejection::new(
+            RejectionKind::BodyTooLarge,
+            format!("HTTP content length exceeded {limit} bytes."),
+        ),
+        BodyErrorKind::TimedOut => Rejection::new(RejectionKind::BodyTimeout, "Request Timeout"),
+        BodyErrorKind::PayloadHashMismatch => Rejection::new(
+            RejectionKind::PayloadHashMismatch,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+        BodyErrorKind::Malformed => {
+            Rejection::new(RejectionKind::BodyUnreadable, "Invalid request body")
+        }
+    }
+}
+
+/// Where a streamed body notes its fault for the layer's response future, with what the
+/// renderer needs to answer it (the method and URI; no headers).
+pub(crate) struct Fault {
+    rejection: OnceLock<Rejection>,
+    head: Parts,
+    service: String,
+}
+
+impl Fault {
+    pub(crate) fn new(parts: &Parts, service: &str) -> Self {
+        let (mut head, ()) = http::Request::new(()).into_parts();
+        head.method = parts.method.clone();
+        head.uri = parts.uri.clone();
+        head.version = parts.version;
+        Self {
+            rejection: OnceLock::new(),
+            head,
+            service: service.to_owned(),
+        }
+    }
+
+    fn record(&self, kind: BodyErrorKind, limit: u64) {
+        let rejection = body_rejection(kind, limit).with_service(Some(&self.service));
+        let _ = self.rejection.set(rejection);
+    }
+
+    /// The rejection of the fault, if one happened, and the request head to render it for.
+    pub(crate) fn rejection(&self) -> Option<(&Rejection, &Parts)> {
+        self.rejection.get().map(|r| (r, &self.head))
+    }
+}
+
+/// The hash check of a body whose signed `x-amz-content-sha256` is known.
+struct HashCheck {
+    hasher: Sha256,
+    expected: [u8; 32],
+    /// The last data frame, held until the next one (or the end) arrives.
+    held: Option<Bytes>,
+    /// Trailers that arrived while a frame was held.
+    trailers: Option<HeaderMap>,
+    /// Whether the end was reached and the hash matched.
+    verified: bool,
+}
+
+pin_project! {
+    /// A body streamed on with the layer's checks (see the module docs).
+    #[project = GuardedProj]
+    pub(crate) struct Guarded<B> {
+        #[pin]
+        body: B,
+        limit: u64,
+        seen: u64,
+        deadlines: Option<Deadlines>,
+        hash: Option<Box<HashCheck>>,
+        fault: Option<Arc<Fault>>,
+        // The inner body has ended (or sent its trailers while a hash is checked).
+        ended: bool,
+        done: bool,
+    }
+}
+
+impl<B> Guarded<B> {
+    pub(crate) fn new(body: B, limit: u64, deadlines: Option<Deadlines>) -> Self {
+        Self {
+            body,
+            limit,
+            seen: 0,
+            deadlines,
+            hash: None,
+            fault: None,
+            ended: false,
+            done: false,
+        }
+    }
+
+    /// Checks the bytes against `expected` (the signed SHA-256), holding the last frame back.
+    pub(crate) fn with_hash(mut self, expected: [u8; 32]) -> Self {
+        self.hash = Some(Box::new(HashCheck {
+            hasher: Sha256::new(),
+            expected,
+            held: None,
+            trailers: None,
+            verified: false,
+        }));
+        self
+    }
+
+    /// Notes faults in `fault`.
+    pub(crate) fn with_fault(mut self, fault: Arc<Fault>) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+}
+
+impl<B> Body for Guarded<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        let fail = |this: &mut GuardedProj<'_, B>, error: BodyError| {
+            *this.done = true;
+            if let Some(fault) = this.fault {
+                fault.record(error.kind, *this.limit);
+            }
+            Poll::Ready(Some(Err(error)))
+        };
+        loop {
+            if *this.ended {
+                // The inner body is over (or sent its trailers): release what is held.
+                let Some(check) = this.hash.as_mut() else {
+                    *this.done = true;
+                    return Poll::Ready(None);
+                };
+                return match finish(check) {
+                    Ok(Some(frame)) => Poll::Ready(Some(Ok(frame))),
+                    Ok(None) => {
+                        *this.done = true;
+                        Poll::Ready(None)
+                    }
+                    Err(e) => fail(&mut this, e),
+                };
+            }
+            let polled = this.body.as_mut().poll_frame(cx);
+            let frame = match polled {
+                Poll::Pending => {
+                    if let Some(d) = this.deadlines.as_mut() {
+                        ready!(d.poll_expired(cx));
+                        return fail(&mut this, BodyError::new(BodyErrorKind::TimedOut));
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Some(Ok(frame))) => frame,
+                Poll::Ready(Some(Err(e))) => {
+                    let mut error = BodyError::new(BodyErrorKind::Malformed);
+                    error.source = Some(e.into());
+                    return fail(&mut this, error);
+                }
+                Poll::Ready(None) => {
+                    *this.ended = true;
+                    continue;
+                }
+            };
+            if let Some(d) = this.deadlines.as_mut() {
+                d.progress();
+            }
+            let frame = match frame.into_data() {
+                Ok(data) => {
+                    *this.seen = this.seen.saturating_add(data.len() as u64);
+                    if *this.seen > *this.limit {
+                        return fail(&mut this, BodyError::new(BodyErrorKind::TooLarge));
+                    }
+                    match this.hash.as_mut() {
+                        None => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Some(check) => {
+                            check.hasher.update(&data);
+                            match check.held.replace(data) {
+                                Some(previous) => {
+                                    return Poll::Ready(Some(Ok(Frame::data(previous))))
+                                }
+                                None => continue,
+                            }
+                        }
+                    }
+                }
+                Err(frame) => frame,
+            };
+            match (frame.into_trailers(), this.hash.as_mut()) {
+                (Ok(trailers), Some(check)) => {
+                    // The end: check before letting the held data or the trailers through.
+                    check.trailers = Some(trailers);
+                    *this.ended = true;
+                }
+                (Ok(trailers), None) => return Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
+                // A frame of a kind this crate does not know: pass it on.
+                (Err(frame), _) => return Poll::Ready(Some(Ok(frame))),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+            || ((self.ended || self.body.is_end_stream())
+                && self
+                    .hash
+                    .as_ref()
+                    .is_none_or(|h| h.held.is_none() && h.trailers.is_none()))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let held = self
+            .hash
+            .as_ref()
+            .and_then(|h| h.held.as_ref())
+            .map_or(0, |b| b.len() as u64);
+        let inner = self.body.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower().saturating_add(held));
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper.saturating_add(held));
+        }
+        hint
+    }
+}
+
+/// At the end of the body: the hash is checked once, after which the held frame and the
+/// trailers are released one per call.
+fn finish(check: &mut HashCheck) -> Result<Option<Frame<Bytes>>, BodyError> {
+    if !check.verified {
+        let digest: [u8; 32] = std::mem::take(&mut check.hasher).finalize().into();
+        if digest != check.expected {
+            return Err(BodyError::new(BodyErrorKind::PayloadHashMismatch));
+        }
+        check.verified = true;
+    }
+    if let Some(data) = check.held.take() {
+        return Ok(Some(Frame::data(data)));
+    }
+    Ok(check.trailers.take().map(Frame::trailers))
+}
 
 pin_project! {
     /// Either some bytes held in memory or another body.
     #[project = EitherProj]
     enum Either<B> {
-        Bytes { data: Option<Bytes> },
+        Bytes { data: Option<Bytes>, reservation: Option<Reservation> },
         Body { #[pin] body: B },
     }
 }
@@ -22,7 +341,7 @@ impl<B: Body<Data = Bytes>> Either<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project() {
-            EitherProj::Bytes { data } => Poll::Ready(
+            EitherProj::Bytes { data, .. } => Poll::Ready(
                 data.take()
                     .filter(|d| !d.is_empty())
                     .map(|d| Ok(Frame::data(d))),
@@ -33,14 +352,14 @@ impl<B: Body<Data = Bytes>> Either<B> {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Self::Bytes { data } => data.as_ref().is_none_or(Bytes::is_empty),
+            Self::Bytes { data, .. } => data.as_ref().is_none_or(Bytes::is_empty),
             Self::Body { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Self::Bytes { data } => {
+            Self::Bytes { data, .. } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             Self::Body { body } => body.size_hint(),
@@ -50,41 +369,54 @@ impl<B: Body<Data = Bytes>> Either<B> {
 
 pin_project! {
     /// The request body the inner service receives: the buffered bytes that were hashed
-    /// (the very same `Bytes`, not a copy), or the untouched stream when the payload was not
-    /// signed (`UNSIGNED-PAYLOAD`).
+    /// (the very same `Bytes`, not a copy), or the stream with the layer's checks on it (see
+    /// the module docs) — hashed as it arrives when a signed `x-amz-content-sha256` declares
+    /// it, passed on unhashed for `UNSIGNED-PAYLOAD`.
     pub struct RequestBody<B> {
         #[pin]
-        inner: Either<B>,
+        inner: Either<Guarded<B>>,
     }
 }
 
 impl<B> RequestBody<B> {
-    pub(crate) fn buffered(data: Bytes) -> Self {
+    pub(crate) fn buffered(data: Bytes, reservation: Option<Reservation>) -> Self {
         Self {
-            inner: Either::Bytes { data: Some(data) },
+            inner: Either::Bytes {
+                data: Some(data),
+                reservation,
+            },
         }
     }
 
-    pub(crate) fn streaming(body: B) -> Self {
+    pub(crate) fn empty() -> Self {
+        Self::buffered(Bytes::new(), None)
+    }
+
+    pub(crate) fn streaming(body: Guarded<B>) -> Self {
         Self {
             inner: Either::Body { body },
         }
     }
 
-    /// Whether the body was buffered (and verified against the signed hash).
+    /// Whether the body was read whole before the signature was checked (and verified
+    /// against it).
     pub fn is_buffered(&self) -> bool {
         matches!(self.inner, Either::Bytes { .. })
     }
 }
 
-impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
+impl<B> Body for RequestBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         self.project().inner.poll_frame(cx)
     }
 
@@ -94,6 +426,14 @@ impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+impl<B> fmt::Debug for RequestBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("buffered", &self.is_buffered())
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,7 +454,10 @@ impl<B> ResponseBody<B> {
 
     pub(crate) fn rejection(data: Bytes) -> Self {
         Self {
-            inner: Either::Bytes { data: Some(data) },
+            inner: Either::Bytes {
+                data: Some(data),
+                reservation: None,
+            },
         }
     }
 }

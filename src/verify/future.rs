@@ -2,23 +2,32 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::SystemTime;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderValue, CONNECTION, RETRY_AFTER};
 use http::request::Parts;
-use http::{Request, Response};
+use http::uri::PathAndQuery;
+use http::{Request, Response, Uri};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::body::{RequestBody, ResponseBody};
+use super::body::{body_rejection, Fault, Guarded, RequestBody, ResponseBody};
 use super::layer::Shared;
+use super::limits::{BufferBudget, Deadlines, Reservation};
 use crate::error::{Rejection, RejectionKind};
 use crate::policy::{PolicyDecision, PolicyRequest};
+use crate::target;
 use crate::verifier::{Payload, Verified};
 
-type AuthFuture<B> =
-    Pin<Box<dyn Future<Output = Result<Request<RequestBody<B>>, Response<Bytes>>> + Send>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An admitted request, and where its streamed body notes a fault.
+pub(crate) type Admitted<B> = (Request<RequestBody<B>>, Option<Arc<Fault>>);
+
+type AuthFuture<B> = Pin<Box<dyn Future<Output = Result<Admitted<B>, Response<Bytes>>> + Send>>;
 
 pin_project! {
     /// The response future of [`VerifySigV4`](super::VerifySigV4).
@@ -28,6 +37,7 @@ pin_project! {
     {
         #[pin]
         state: State<S, B>,
+        shared: Arc<Shared>,
     }
 }
 
@@ -38,7 +48,7 @@ pin_project! {
         S: Service<Request<RequestBody<B>>>,
     {
         Authenticating { auth: AuthFuture<B>, inner: Option<S> },
-        Calling { #[pin] fut: S::Future },
+        Calling { #[pin] fut: S::Future, fault: Option<Arc<Fault>> },
     }
 }
 
@@ -46,12 +56,13 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<RequestBody<B>>>,
 {
-    pub(crate) fn new(auth: AuthFuture<B>, inner: S) -> Self {
+    pub(crate) fn new(auth: AuthFuture<B>, inner: S, shared: Arc<Shared>) -> Self {
         Self {
             state: State::Authenticating {
                 auth,
                 inner: Some(inner),
             },
+            shared,
         }
     }
 }
@@ -68,10 +79,10 @@ where
             match this.state.as_mut().project() {
                 StateProj::Authenticating { auth, inner } => {
                     match ready!(auth.as_mut().poll(cx)) {
-                        Ok(request) => match inner.take() {
+                        Ok((request, fault)) => match inner.take() {
                             Some(mut svc) => {
                                 let fut = svc.call(request);
-                                this.state.set(State::Calling { fut });
+                                this.state.set(State::Calling { fut, fault });
                             }
                             // Polled after completion: nothing sensible remains to do.
                             None => return Poll::Pending,
@@ -81,8 +92,14 @@ where
                         }
                     }
                 }
-                StateProj::Calling { fut } => {
+                StateProj::Calling { fut, fault } => {
                     let response = ready!(fut.poll(cx))?;
+                    // The body failed a check before the inner service answered (a proxy
+                    // answers 502 when its request body fails): the client gets the reason.
+                    if let Some((rejection, head)) = fault.as_deref().and_then(Fault::rejection) {
+                        let response = respond(this.shared, rejection.clone(), head);
+                        return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                    }
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
             }
@@ -90,100 +107,222 @@ where
     }
 }
 
-/// Reads the body up to `limit` bytes.
-async fn buffer<B>(parts: &Parts, body: B, limit: usize) -> Result<Bytes, Rejection>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let too_large = || {
-        Rejection::new(
-            RejectionKind::BodyTooLarge,
-            format!("HTTP content length exceeded {limit} bytes."),
-        )
-    };
-    let declared = parts
+/// The response for `rejection`: the renderer's, with the rejection in its extensions, the
+/// connection closed after a body timeout and `Retry-After` when overloaded.
+pub(crate) fn respond(shared: &Shared, rejection: Rejection, parts: &Parts) -> Response<Bytes> {
+    let mut response = shared.render.render(&rejection, parts);
+    match rejection.kind() {
+        RejectionKind::BodyTimeout => {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        RejectionKind::Overloaded => {
+            response
+                .headers_mut()
+                .entry(RETRY_AFTER)
+                .or_insert(HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    response.extensions_mut().insert(rejection);
+    response
+}
+
+/// The body's declared length, if any.
+fn declared_length(parts: &Parts) -> Option<u64> {
+    parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) || body.size_hint().lower() > limit as u64 {
-        return Err(too_large());
-    }
-    if body.is_end_stream() {
-        // Nothing to read (a GET): no collect, no allocation.
-        return Ok(Bytes::new());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(Rejection::new(
-            RejectionKind::BodyUnreadable,
-            "Could not read the request body",
-        )
-        .with_source(Arc::from(e))),
-    }
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
+/// Reads a body whose hash the signature covers, taking its bytes from `budget` as they come
+/// (its declared length up front): `503` when the budget cannot give them.
+async fn buffer<B>(
+    body: Guarded<B>,
+    declared: Option<u64>,
+    budget: &BufferBudget,
+    limit: u64,
+) -> Result<(Bytes, Reservation), Rejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let overloaded = || Rejection::new(RejectionKind::Overloaded, "Service Unavailable");
+    let upfront = usize::try_from(declared.unwrap_or(0).max(1)).unwrap_or(usize::MAX);
+    let mut reservation = budget.reserve(upfront).ok_or_else(overloaded)?;
+    let mut reserved = upfront;
+    let mut body = std::pin::pin!(body);
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_rejection(e.kind(), limit))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > reserved {
+            if !reservation.grow(total - reserved) {
+                return Err(overloaded());
+            }
+            reserved = total;
+        }
+        if !data.is_empty() {
+            chunks.push(data);
+        }
+    }
+    reservation.shrink_to(total);
+    let bytes = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut joined = BytesMut::with_capacity(total);
+            for chunk in &chunks {
+                joined.extend_from_slice(chunk);
+            }
+            joined.freeze()
+        }
+    };
+    Ok((bytes, reservation))
+}
+
+/// Checks the signature and decides how the body is handed on (see the module docs of
+/// [`crate::verify`]): never read before the signature is proven when a signed
+/// `x-amz-content-sha256` declares its hash; read whole (within the budget) when the
+/// signature covers the hash of a body not yet seen; streamed on otherwise.
 async fn verify<B>(
     shared: &Shared,
     parts: &Parts,
     body: B,
-    now: std::time::SystemTime,
-) -> Result<(Verified, RequestBody<B>), Rejection>
+    now: SystemTime,
+) -> Result<(Verified, RequestBody<B>, Option<Arc<Fault>>), Rejection>
 where
     B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let checked = shared.verifier.check(parts, now)?;
     let key = checked.resolve_key().await?;
-    if checked.needs_body() {
-        let limit = shared.verifier.config().max_body_bytes;
-        let bytes = buffer(parts, body, limit)
-            .await
-            .map_err(|r| r.with_service(Some(checked.service())))?;
-        let verified = checked.finish(key, Payload::Bytes(&bytes))?;
-        Ok((verified, RequestBody::buffered(bytes)))
-    } else {
+    let tag = |r: Rejection| r.with_service(Some(checked.service()));
+    let limit = shared.verifier.config().max_body_bytes as u64;
+    let declared = declared_length(parts);
+    if declared.is_some_and(|n| n > limit) || body.size_hint().lower() > limit {
+        return Err(tag(body_rejection(super::BodyErrorKind::TooLarge, limit)));
+    }
+    if body.is_end_stream() {
+        // Nothing to read (a GET): no buffer, no allocation.
         let verified = checked.finish(key, Payload::Bytes(&[]))?;
-        Ok((verified, RequestBody::streaming(body)))
+        return Ok((verified, RequestBody::empty(), None));
+    }
+    let deadlines = shared
+        .timer
+        .clone()
+        .map(|timer| Deadlines::new(timer, &shared.limits));
+    let guarded = Guarded::new(body, limit, deadlines);
+    let streamed = |guarded: Guarded<B>, service: &str| {
+        let fault = Arc::new(Fault::new(parts, service));
+        let body = RequestBody::streaming(guarded.with_fault(fault.clone()));
+        (body, Some(fault))
+    };
+    let declared_hash = checked.declared_body_hash().map(|h| {
+        let mut hex = [0u8; 64];
+        // The verifier only declares 64 hex digits.
+        hex.copy_from_slice(h.as_bytes().get(..64).unwrap_or(&[0; 64]));
+        hex
+    });
+    if let Some(declared) = declared_hash {
+        let mut expected = [0u8; 32];
+        let _ = hex::decode_to_slice(declared, &mut expected);
+        let service = checked.service().to_owned();
+        let declared = Payload::Sha256Hex(crate::canonical::hex_str(&declared));
+        // The signature covers the declared hash: check it before reading a byte.
+        let verified = checked.finish(key, declared)?;
+        let (body, fault) = streamed(guarded.with_hash(expected), &service);
+        return Ok((verified, body, fault));
+    }
+    if !checked.needs_body() {
+        // UNSIGNED-PAYLOAD: streamed on, within the size limit and the deadlines.
+        let service = checked.service().to_owned();
+        let verified = checked.finish(key, Payload::Bytes(&[]))?;
+        let (body, fault) = streamed(guarded, &service);
+        return Ok((verified, body, fault));
+    }
+    let (bytes, reservation) = buffer(guarded, declared, &shared.limits.buffer_budget, limit)
+        .await
+        .map_err(tag)?;
+    let verified = checked.finish(key, Payload::Bytes(&bytes))?;
+    Ok((
+        verified,
+        RequestBody::buffered(bytes, Some(reservation)),
+        None,
+    ))
+}
+
+/// Gives the request the path that was judged, so that the policy and the inner service see
+/// the same one.
+fn rewrite_path(parts: &mut Parts, path: &str) -> Result<(), Rejection> {
+    let path_and_query = match parts.uri.query() {
+        Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
+        None => PathAndQuery::try_from(path),
+    }
+    .map_err(|_| target::invalid_target())?;
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.path_and_query = Some(path_and_query);
+    parts.uri = Uri::from_parts(uri).map_err(|_| target::invalid_target())?;
+    Ok(())
+}
+
+/// Every step before the inner service: the target (row 0), the signature, the body's
+/// handling, then the policy on the judged path.
+async fn admit<B>(
+    shared: &Shared,
+    parts: &mut Parts,
+    body: B,
+    now: SystemTime,
+) -> Result<(Verified, RequestBody<B>, Option<Arc<Fault>>), Rejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let config = shared.verifier.config();
+    let judged = target::judge(parts, config.target_rules, config.encoded_slash)?;
+    let (verified, body, fault) = verify(shared, parts, body, now).await?;
+    if let Some(path) = judged {
+        rewrite_path(parts, &path)?;
+    }
+    let decision = {
+        let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
+        shared.policy.check_policy(&req).await
+    };
+    let service = Some(verified.scope().service());
+    match decision {
+        PolicyDecision::Allow => Ok((verified, body, fault)),
+        PolicyDecision::Deny(message) => Err(Rejection::access_denied(message)
+            .with_service(service)
+            .with_principal(verified.principal())),
+        PolicyDecision::Fail(source) => Err(Rejection::new(
+            RejectionKind::PolicyFailure,
+            "Internal server error",
+        )
+        .with_service(service)
+        .with_principal(verified.principal())
+        .with_source(source)),
     }
 }
 
 pub(crate) async fn authenticate<B>(
     shared: Arc<Shared>,
     request: Request<B>,
-) -> Result<Request<RequestBody<B>>, Response<Bytes>>
+) -> Result<Admitted<B>, Response<Bytes>>
 where
     B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let now = shared.clock.now();
     let (mut parts, body) = request.into_parts();
-    let outcome = match verify(&shared, &parts, body, now).await {
-        Ok((verified, body)) => {
-            let decision = {
-                let req = PolicyRequest::new(&parts, verified.principal(), verified.scope(), now);
-                shared.policy.check_policy(&req).await
-            };
-            match decision {
-                PolicyDecision::Allow => Ok((verified, body)),
-                PolicyDecision::Deny(message) => Err(Rejection::access_denied(message)
-                    .with_service(Some(verified.scope().service()))
-                    .with_principal(verified.principal())),
-                PolicyDecision::Fail(source) => Err(Rejection::new(
-                    RejectionKind::PolicyFailure,
-                    "Internal server error",
-                )
-                .with_service(Some(verified.scope().service()))
-                .with_principal(verified.principal())
-                .with_source(source)),
-            }
-        }
-        Err(rejection) => Err(rejection),
-    };
-    match outcome {
-        Ok((verified, body)) => {
+    match admit(&shared, &mut parts, body, now).await {
+        Ok((verified, body, fault)) => {
             tracing::debug!(
                 principal = %verified.principal().arn(),
                 access_key_id = %verified.principal().access_key_id(),
@@ -191,7 +330,7 @@ where
             );
             parts.extensions.insert(verified.principal().clone());
             parts.extensions.insert(verified);
-            Ok(Request::from_parts(parts, body))
+            Ok((Request::from_parts(parts, body), fault))
         }
         Err(rejection) => {
             tracing::debug!(
@@ -200,9 +339,7 @@ where
                 source = rejection.source_display().as_deref(),
                 "sigv4 request rejected"
             );
-            let mut response = shared.render.render(&rejection, &parts);
-            response.extensions_mut().insert(rejection);
-            Err(response)
+            Err(respond(&shared, rejection, &parts))
         }
     }
 }

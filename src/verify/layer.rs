@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
+use super::limits::{default_timer, BodyLimits, Timer};
 use super::response::{ApiGatewayRejections, RenderRejection};
 use super::service::VerifySigV4;
 use crate::clock::{Clock, SystemClock};
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) policy: Arc<dyn CheckPolicy>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) render: Arc<dyn RenderRejection>,
+    pub(crate) limits: BodyLimits,
+    pub(crate) timer: Option<Arc<dyn Timer>>,
 }
 
 impl VerifySigV4Layer {
@@ -31,6 +34,8 @@ impl VerifySigV4Layer {
                 policy: Arc::new(AllowAuthenticated),
                 clock: Arc::new(SystemClock),
                 render: Arc::new(ApiGatewayRejections),
+                limits: BodyLimits::default(),
+                timer: default_timer(),
             }),
         }
     }
@@ -41,6 +46,8 @@ impl VerifySigV4Layer {
             policy: self.shared.policy.clone(),
             clock: self.shared.clock.clone(),
             render: self.shared.render.clone(),
+            limits: self.shared.limits.clone(),
+            timer: self.shared.timer.clone(),
         };
         f(&mut shared);
         Self {
@@ -72,6 +79,18 @@ impl VerifySigV4Layer {
     pub fn with_renderer(self, render: impl RenderRejection) -> Self {
         let render: Arc<dyn RenderRejection> = Arc::new(render);
         self.map(|s| s.render = render)
+    }
+
+    /// Sets the body-read deadlines and the buffer budget (default: [`BodyLimits::default`]).
+    pub fn with_body_limits(self, limits: BodyLimits) -> Self {
+        self.map(|s| s.limits = limits)
+    }
+
+    /// Runs the body-read deadlines on `timer` (default: Tokio's with the `tokio` feature,
+    /// otherwise none, and then no deadline is enforced).
+    pub fn with_timer(self, timer: impl Timer) -> Self {
+        let timer: Arc<dyn Timer> = Arc::new(timer);
+        self.map(|s| s.timer = Some(timer))
     }
 
     /// The verifier.

@@ -7,8 +7,18 @@
 //! extensions for outer layers to log and count). Rejections are responses, never service
 //! errors: `Error = S::Error`.
 //!
-//! The body is buffered (up to `max_body_bytes`) only when the signature covers it; the inner
-//! service receives the very bytes that were hashed. With `UNSIGNED-PAYLOAD` it streams through.
+//! Before anything else the request target is judged ([`judge_path`](crate::judge_path)): a path servers could
+//! read differently is refused with 400, and the inner service gets the normalised path the
+//! policy judged.
+//!
+//! The body is never read before the signature is proven when a signed
+//! `x-amz-content-sha256` declares its hash: it streams on, hashed as it arrives, its last
+//! piece held back until the hash checks out. When the signature covers the hash of a body it
+//! does not declare, the body is read whole first (up to `max_body_bytes`, within the
+//! [`BufferBudget`]) and the inner service receives the very bytes that were hashed. With
+//! `UNSIGNED-PAYLOAD` it streams through. In every mode the size limit and the read deadlines
+//! ([`BodyLimits`]) apply, and a body that fails them ends with a [`BodyError`]; the client
+//! gets 413, 408, 403 or 400 unless the inner service has already answered.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -33,11 +43,15 @@
 mod body;
 mod future;
 mod layer;
+mod limits;
 mod response;
 mod service;
 
-pub use body::{RequestBody, ResponseBody};
+pub use body::{BodyError, BodyErrorKind, RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::VerifySigV4Layer;
+#[cfg(feature = "tokio")]
+pub use limits::TokioTimer;
+pub use limits::{BodyLimits, BufferBudget, Sleep, Timer};
 pub use response::{ApiGatewayRejections, RenderRejection};
 pub use service::VerifySigV4;

@@ -68,6 +68,10 @@ where
         // (tower-service: "Be careful when cloning inner services").
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(Box::pin(authenticate(self.shared.clone(), request)), inner)
+        ResponseFuture::new(
+            Box::pin(authenticate(self.shared.clone(), request)),
+            inner,
+            self.shared.clone(),
+        )
     }
 }

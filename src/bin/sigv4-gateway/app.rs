@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -19,8 +20,8 @@ use tower_sigv4::config_file::GatewayConfig;
 use tower_sigv4::store::SharedStore;
 use tower_sigv4::sts::StsService;
 use tower_sigv4::{
-    credential_service, ConnectionInfo, IamPolicy, Principal, Rejection, RequestBody, Verifier,
-    VerifySigV4, VerifySigV4Layer,
+    credential_service, BufferBudget, ConnectionInfo, IamPolicy, Principal, Rejection, RequestBody,
+    Verifier, VerifySigV4, VerifySigV4Layer,
 };
 
 use crate::metrics::Metrics;
@@ -46,20 +47,21 @@ pub(crate) fn json_response(
     response
 }
 
-/// The gateway's service, cheap to clone.
-#[derive(Clone)]
-pub(crate) struct Gateway {
+/// What a configuration builds and a reload replaces as a whole: the signature layer over the
+/// upstream (verifier settings, resource policy, identities) and STS, on one fixed snapshot of
+/// the identities, so that a request sees the old or the new configuration, never a mix.
+struct Stack {
     api: VerifySigV4<Upstream>,
     sts: Option<StsService>,
     healthz: bool,
-    metrics: Metrics,
 }
 
-impl Gateway {
-    pub(crate) fn new(
+impl Stack {
+    fn build(
         config: &GatewayConfig,
         store: SharedStore,
-        metrics: Metrics,
+        upstream: &Upstream,
+        budget: &BufferBudget,
     ) -> Result<Self, BoxError> {
         let verifier = Verifier::new(config.verifier_config()?, store.clone())?;
         let mut hook = IamPolicy::new(config.api_context()?, config.api.stage.clone())
@@ -68,13 +70,10 @@ impl Gateway {
         if let Some(policy) = config.resource_policy()? {
             hook = hook.with_resource_policy(policy);
         }
-        let upstream = match &config.upstream {
-            Some(url) => Upstream::proxy(url)?,
-            None => Upstream::Echo,
-        };
         let api = VerifySigV4Layer::new(verifier)
             .with_policy(hook)
-            .layer(upstream);
+            .with_body_limits(config.body_limits(budget))
+            .layer(upstream.clone());
         let sts = if config.sts.enabled {
             Some(StsService::builder(store, config.api.region.clone()).build()?)
         } else {
@@ -84,8 +83,54 @@ impl Gateway {
             api,
             sts,
             healthz: config.healthz,
+        })
+    }
+}
+
+/// The gateway's service, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Gateway {
+    stack: Arc<RwLock<Arc<Stack>>>,
+    /// The upstream and the buffer budget stay for the life of the process.
+    upstream: Upstream,
+    budget: BufferBudget,
+    metrics: Metrics,
+}
+
+impl Gateway {
+    pub(crate) fn new(
+        config: &GatewayConfig,
+        store: SharedStore,
+        metrics: Metrics,
+    ) -> Result<Self, BoxError> {
+        let upstream = match &config.upstream {
+            Some(url) => Upstream::proxy(url, config.proxy.underscore_headers)?,
+            None => Upstream::Echo,
+        };
+        let budget = BufferBudget::new(config.limits.buffer_budget_bytes);
+        let stack = Stack::build(config, store, &upstream, &budget)?;
+        Ok(Self {
+            stack: Arc::new(RwLock::new(Arc::new(stack))),
+            upstream,
+            budget,
             metrics,
         })
+    }
+
+    /// Installs what `config` and `store` build, for every request that starts from now on.
+    /// On error the stack in force stays.
+    pub(crate) fn reload(
+        &self,
+        config: &GatewayConfig,
+        store: SharedStore,
+    ) -> Result<(), BoxError> {
+        let stack = Stack::build(config, store, &self.upstream, &self.budget)?;
+        *self.stack.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stack);
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<Stack> {
+        self.stack.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The hyper service of one connection.
@@ -117,8 +162,9 @@ impl Gateway {
         let (parts, body) = request.into_parts();
         let to_sts = credential_service(&parts).as_deref() == Some("sts");
         let request = Request::from_parts(parts, body);
-        let (route, response) = match &self.sts {
-            _ if self.healthz && path == "/healthz" => (
+        let stack = self.current();
+        let (route, response) = match &stack.sts {
+            _ if stack.healthz && path == "/healthz" => (
                 "healthz",
                 json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})),
             ),
@@ -130,7 +176,7 @@ impl Gateway {
             ),
             _ => (
                 "api",
-                call(self.api.clone(), request).await.map(BodyExt::boxed),
+                call(stack.api.clone(), request).await.map(BodyExt::boxed),
             ),
         };
         let elapsed = started.elapsed();

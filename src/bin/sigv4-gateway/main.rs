@@ -8,8 +8,10 @@
 //! succeeds. The configuration reference is in the crate's `config_file` module and README.
 
 mod app;
+mod config;
 mod metrics;
 mod proxy;
+mod server;
 mod tls;
 
 use std::net::SocketAddr;
@@ -18,9 +20,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower_sigv4::config_file::{ConfigFileError, FileStore, GatewayConfig};
 use tower_sigv4::store::SharedStore;
@@ -177,6 +176,7 @@ async fn serve(
     };
     let metrics = metrics::Metrics::new();
     let gateway = app::Gateway::new(&config, store, metrics.clone())?;
+    let limits = server::ConnLimits::from_config(&config.limits);
     let listener = TcpListener::bind(config.listen_addr()?).await?;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -185,6 +185,8 @@ async fn serve(
         upstream = config.upstream.as_deref().unwrap_or("(none: answers itself)"),
         tls = tls.is_some(),
         sts = config.sts.enabled,
+        max_connections = limits.max_connections,
+        max_connections_per_peer = limits.max_per_peer,
         "sigv4-gateway listening"
     );
     // Tests and scripts read this line to find the port.
@@ -192,6 +194,7 @@ async fn serve(
     if demo {
         print_demo(&config, scheme, local);
     }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     if let Some(m) = &config.metrics {
         let addr: SocketAddr = m.listen.parse()?;
         let metrics_listener = TcpListener::bind(addr).await?;
@@ -199,69 +202,56 @@ async fn serve(
             "metrics on http://{}/metrics",
             metrics_listener.local_addr()?
         );
-        tokio::spawn(metrics.serve(metrics_listener));
-    }
-    let _watcher = file.map(|f| f.watch(Duration::from_secs(2)));
-
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
+        let metrics_limits = server::ConnLimits {
+            max_connections: 64,
+            max_per_peer: 16,
+            ..limits
         };
-        let _ = stream.set_nodelay(true);
-        let connection = ConnectionInfo::new(peer, tls.is_some());
-        let service = gateway.hyper_service(connection);
-        match &tls {
-            None => {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let stream = match tokio::time::timeout(
-                        Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let conn =
-                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
-        }
+        let metrics_server = server::Server::new("metrics", metrics_limits, stopped.clone());
+        tokio::spawn(metrics_server.run(
+            metrics_listener,
+            None,
+            move |_| metrics.service(),
+            Duration::ZERO,
+        ));
     }
-    drop(listener);
-    tracing::info!("shutting down: draining in-flight requests");
+    let _watcher = file.map(|f| {
+        let gateway = gateway.clone();
+        let in_force = std::sync::Mutex::new(config.clone());
+        let source = f.clone();
+        f.on_reload(move |new| {
+            let mut old = in_force.lock().unwrap_or_else(|e| e.into_inner());
+            for key in config::restart_only_changes(&old, new) {
+                tracing::warn!(
+                    key,
+                    "changed in the configuration file, but takes effect only at restart"
+                );
+            }
+            match gateway.reload(new, SharedStore::from_snapshot(source.store().snapshot())) {
+                Ok(()) => tracing::info!("settings reloaded with the identities"),
+                Err(e) => {
+                    tracing::error!(error = %e, "settings not reloaded; the previous ones stay")
+                }
+            }
+            *old = new.clone();
+        });
+        f.watch(Duration::from_secs(2))
+    });
+
+    let server = server::Server::new("api", limits, stopped);
+    let api = server.run(
+        listener,
+        tls,
+        move |peer| gateway.hyper_service(ConnectionInfo::new(peer, scheme == "https")),
+        DRAIN_TIMEOUT,
+    );
+    let mut api = std::pin::pin!(api);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("drain timeout: closing the remaining connections");
+        () = api.as_mut() => {}
+        () = shutdown_signal() => {
+            tracing::info!("shutting down: draining in-flight requests");
+            let _ = stop.send(true);
+            api.await;
         }
     }
     Ok(())

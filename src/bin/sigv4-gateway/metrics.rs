@@ -7,14 +7,11 @@ use std::time::Duration;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
 
 use crate::app::{full, GatewayBody};
 
@@ -93,29 +90,26 @@ impl Metrics {
         response
     }
 
-    /// Serves `GET /metrics` on `listener` until the process ends.
-    pub(crate) async fn serve(self, listener: TcpListener) {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    /// The service of the metrics listener: `GET /metrics`, 404 for anything else.
+    pub(crate) fn service(
+        &self,
+    ) -> impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<GatewayBody>,
+        Error = Infallible,
+        Future = std::future::Ready<Result<Response<GatewayBody>, Infallible>>,
+    > + Clone {
+        let metrics = self.clone();
+        hyper::service::service_fn(move |request: Request<Incoming>| {
+            let response = if request.method() == Method::GET && request.uri().path() == "/metrics"
+            {
+                metrics.render()
+            } else {
+                let mut r = Response::new(full("not found"));
+                *r.status_mut() = StatusCode::NOT_FOUND;
+                r
             };
-            let metrics = self.clone();
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let response =
-                    if request.method() == Method::GET && request.uri().path() == "/metrics" {
-                        metrics.render()
-                    } else {
-                        let mut r = Response::new(full("not found"));
-                        *r.status_mut() = StatusCode::NOT_FOUND;
-                        r
-                    };
-                async move { Ok::<_, Infallible>(response) }
-            });
-            tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+            std::future::ready(Ok(response))
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! Behind the signature and the policy: answer with the caller's identity, or stream the
 //! request to the upstream with the verified identity in headers.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -14,7 +15,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
-use tower_sigv4::{normalize_resource_path, ConnectionInfo, Principal, RequestBody};
+use tower_sigv4::config_file::UnderscoreHeaders;
+use tower_sigv4::{ConnectionInfo, Principal, RequestBody};
 
 use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody};
 use crate::BoxError;
@@ -55,14 +57,18 @@ pub(crate) struct Proxy {
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
+    underscore_headers: UnderscoreHeaders,
 }
 
 impl Upstream {
-    pub(crate) fn proxy(url: &str) -> Result<Self, BoxError> {
+    pub(crate) fn proxy(
+        url: &str,
+        underscore_headers: UnderscoreHeaders,
+    ) -> Result<Self, BoxError> {
         let uri: Uri = url.parse()?;
         let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
         else {
-            return Err(format!("upstream {url:?} must be an absolute http:// URL").into());
+            return Err("the upstream must be an absolute http:// URL".into());
         };
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
@@ -73,6 +79,7 @@ impl Upstream {
             scheme,
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
+            underscore_headers,
         })))
     }
 }
@@ -119,8 +126,7 @@ fn echo(request: &ApiRequest, principal: Option<&Principal>) -> Response<Gateway
             "user_id": p.user_id(),
             "method": request.method().as_str(),
             "path": request.uri().path(),
-            "resource_path": normalize_resource_path(request.uri().path()),
-            "query": request.uri().query().unwrap_or_default(),
+            "query": request.uri().query().map(without_presign_params).unwrap_or_default(),
         }),
     )
 }
@@ -135,11 +141,12 @@ impl Proxy {
         let Some(principal) = parts.extensions.get::<Principal>().cloned() else {
             return bad_gateway(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
         };
-        // Forward the path the policy judged, not the one the caller wrote.
-        let path = normalize_resource_path(parts.uri.path());
-        let path_and_query = match parts.uri.query() {
-            Some(q) => format!("{}{path}?{q}", self.base_path),
-            None => format!("{}{path}", self.base_path),
+        // The layer gave the request the path the policy judged; the presigned credential
+        // stays here (upstream access logs would record a bearer credential).
+        let path = parts.uri.path();
+        let path_and_query = match parts.uri.query().map(without_presign_params) {
+            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_path),
+            _ => format!("{}{path}", self.base_path),
         };
         let uri = Uri::builder()
             .scheme(self.scheme.clone())
@@ -154,15 +161,7 @@ impl Proxy {
         strip_hop_by_hop(&mut parts.headers);
         parts.headers.remove(AUTHORIZATION);
         parts.headers.remove("x-amz-security-token");
-        let spoofed: Vec<HeaderName> = parts
-            .headers
-            .keys()
-            .filter(|k| k.as_str().starts_with(IDENTITY_PREFIX))
-            .cloned()
-            .collect();
-        for name in spoofed {
-            parts.headers.remove(name);
-        }
+        strip_untrusted(&mut parts.headers, self.underscore_headers);
         let identity = [
             (PRINCIPAL_ARN, principal.arn()),
             (ACCOUNT, principal.account()),
@@ -219,6 +218,66 @@ impl Proxy {
             }
         }
     }
+}
+
+/// Whether a header could pass for one of the gateway's identity headers: its name, with `_`
+/// read as `-` (as CGI and WSGI servers merge them), starts with `x-sigv4-`. Header names are
+/// lower case already.
+fn is_identity_lookalike(name: &str) -> bool {
+    name.len() >= IDENTITY_PREFIX.len()
+        && name
+            .bytes()
+            .zip(IDENTITY_PREFIX.bytes())
+            .all(|(a, b)| a == b || (a == b'_' && b == b'-'))
+}
+
+/// Removes the caller's identity look-alikes, and every header whose name holds `_` unless
+/// those are forwarded.
+fn strip_untrusted(headers: &mut HeaderMap, underscores: UnderscoreHeaders) {
+    let untrusted: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| {
+            let name = k.as_str();
+            is_identity_lookalike(name)
+                || (underscores == UnderscoreHeaders::Drop && name.contains('_'))
+        })
+        .cloned()
+        .collect();
+    for name in untrusted {
+        headers.remove(name);
+    }
+}
+
+/// The presigned-URL parameters, removed from the query the upstream receives.
+const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+/// `query` without the presigned-URL parameters (their names compared once decoded, in any
+/// case); the other pieces as they came, in their order.
+fn without_presign_params(query: &str) -> Cow<'_, str> {
+    let is_presign = |piece: &str| {
+        let key = piece.split('=').next().unwrap_or_default();
+        let key: Cow<'_, str> = if key.contains(['%', '+']) {
+            form_urlencoded::parse(key.as_bytes())
+                .next()
+                .map_or(Cow::Borrowed(""), |(k, _)| Cow::Owned(k.into_owned()))
+        } else {
+            Cow::Borrowed(key)
+        };
+        PRESIGN_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(&key))
+    };
+    if !query.split('&').any(is_presign) {
+        return Cow::Borrowed(query);
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !is_presign(p)).collect();
+    Cow::Owned(kept.join("&"))
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {

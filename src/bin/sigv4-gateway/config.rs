@@ -1,0 +1,48 @@
+//! What a reload of the configuration file cannot change.
+
+use tower_sigv4::config_file::GatewayConfig;
+
+/// The keys that differ between `old` and `new` but take effect only at restart: the
+/// listeners, the upstream and what reaches it, TLS, and the connection limits. Everything
+/// else — the API and its resource policy, `[auth]`, `[sts]`, `healthz`, the body deadlines
+/// and the identities — reloads.
+pub(crate) fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |key: &'static str, differs: bool| {
+        if differs {
+            changed.push(key);
+        }
+    };
+    check("listen", old.listen != new.listen);
+    check("upstream", old.upstream != new.upstream);
+    check(
+        "proxy.underscore_headers",
+        old.proxy.underscore_headers != new.proxy.underscore_headers,
+    );
+    let tls = |c: &GatewayConfig| c.tls.as_ref().map(|t| (t.cert.clone(), t.key.clone()));
+    check("tls", tls(old) != tls(new));
+    let metrics = |c: &GatewayConfig| c.metrics.as_ref().map(|m| m.listen.clone());
+    check("metrics.listen", metrics(old) != metrics(new));
+    let (o, n) = (&old.limits, &new.limits);
+    check(
+        "limits.header_read_timeout_seconds",
+        o.header_read_timeout_seconds != n.header_read_timeout_seconds,
+    );
+    check(
+        "limits.keep_alive_timeout_seconds",
+        o.keep_alive_timeout_seconds != n.keep_alive_timeout_seconds,
+    );
+    check(
+        "limits.buffer_budget_bytes",
+        o.buffer_budget_bytes != n.buffer_budget_bytes,
+    );
+    check(
+        "limits.max_connections",
+        o.max_connections != n.max_connections,
+    );
+    check(
+        "limits.max_connections_per_peer",
+        o.max_connections_per_peer != n.max_connections_per_peer,
+    );
+    changed
+}
