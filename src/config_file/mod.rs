@@ -41,8 +41,12 @@
 //! ```
 //!
 //! Loading is strict: an unknown key, a wrong type, a malformed ARN or a policy that does not
-//! validate is an error naming its place, e.g.
-//! `user[0] (arn:aws:iam::123456789012:user/alice) policies[0]: Statement[1].Condition: unknown operator "StringEqualz"`.
+//! validate is an error naming its place: the file, and for what the TOML parser finds, the
+//! line, column and key path, e.g.
+//! `gateway.toml:12:45: user[0].access_keys[0].secret: invalid type: integer, expected a string`
+//! or
+//! `gateway.toml: user[0] (arn:aws:iam::123456789012:user/alice) policies[0]: Statement[1].Condition: unknown operator "StringEqualz"`.
+//! An error never shows a line of the file, nor the value of a key whose name holds `secret`.
 //!
 //! ```
 //! use tower_sigv4::config_file::GatewayConfig;
@@ -63,6 +67,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod error;
 mod reload;
 
 use std::collections::BTreeMap;
@@ -80,46 +85,8 @@ use crate::iam::{ApiContext, Policy, PolicyKind};
 use crate::store::{IdentityStore, Role, User};
 use crate::sts::{TokenKey, TokenKeyring};
 
+pub use error::ConfigFileError;
 pub use reload::FileStore;
-
-/// A configuration file that cannot be used: where, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigFileError {
-    location: String,
-    message: String,
-}
-
-impl ConfigFileError {
-    fn new(location: impl Into<String>, message: impl fmt::Display) -> Self {
-        Self {
-            location: location.into(),
-            message: message.to_string(),
-        }
-    }
-
-    /// Where the mistake is (`user[0] (ARN) policies[1]`, a file path, …); empty for a TOML
-    /// syntax error, whose message carries the line and column.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    /// What is wrong.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ConfigFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.location.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.location, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigFileError {}
 
 fn default_listen() -> String {
     "127.0.0.1:8080".to_owned()
@@ -266,8 +233,20 @@ impl Default for StsSection {
 pub struct TokenKeySection {
     /// The key id written into tokens.
     pub id: String,
-    /// Base64 of 32 random bytes (zeroed on drop).
+    /// Base64 of 32 random bytes (zeroed on drop); checked while parsing, so that a bad key
+    /// is reported with its line and column.
+    #[serde(deserialize_with = "token_key_secret")]
     pub secret: Zeroizing<String>,
+}
+
+/// A token key's secret that decodes to a key. The error names what is wrong, never the value.
+fn token_key_secret<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Zeroizing<String>, D::Error> {
+    let secret = Zeroizing::<String>::deserialize(deserializer)?;
+    // The id plays no part in decoding; `token_keyring` builds the real key.
+    TokenKey::from_base64("check", &secret).map_err(serde::de::Error::custom)?;
+    Ok(secret)
 }
 
 impl fmt::Debug for TokenKeySection {
@@ -502,22 +481,21 @@ pub struct RoleSection {
 impl GatewayConfig {
     /// Parses the TOML text (syntax, types and unknown keys; see
     /// [`GatewayConfig::validate`] for the rest).
+    ///
+    /// An error gives the line, the column and, past the syntax, the key path; never the
+    /// text of the line, nor the value of a key whose name holds `secret`.
     pub fn from_toml(text: &str) -> Result<Self, ConfigFileError> {
-        toml::from_str(text).map_err(|e| ConfigFileError::new("", e.to_string().trim_end()))
+        let document =
+            toml::de::Deserializer::parse(text).map_err(|e| error::syntax_error(text, &e))?;
+        serde_path_to_error::deserialize(document).map_err(|e| error::type_error(text, &e))
     }
 
     /// Reads and parses a file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigFileError::new(path.display().to_string(), e))?;
-        Self::from_toml(&text).map_err(|e| ConfigFileError {
-            location: if e.location.is_empty() {
-                path.display().to_string()
-            } else {
-                e.location
-            },
-            message: e.message,
-        })
+            .map(Zeroizing::new)
+            .map_err(|e| ConfigFileError::new("", e).in_file(path))?;
+        Self::from_toml(&text).map_err(|e| e.in_file(path))
     }
 
     /// Checks everything that can be checked without serving: ARNs, keys, every policy, the
