@@ -1,6 +1,8 @@
 //! The STS service end to end (sans network): requests signed by the crate's signer for
 //! service `sts`, every AssumeRole outcome with its exact code and message, temporary
 //! credentials used against an API behind the IAM hook, and STS-shaped signature errors.
+//! Session tags and source identity are in `sts_service/session_tags.rs`, times out of range
+//! in `sts_service/time_limits.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,6 +24,12 @@ use tower_sigv4::{
     Credentials, FixedClock, IamPolicy, Principal, RequestBody, SignablePayload, Signer, Verifier,
     VerifierConfig, VerifySigV4Layer,
 };
+
+// Areas with their own files, sharing this file's helpers (one test binary).
+#[path = "sts_service/session_tags.rs"]
+mod session_tags;
+#[path = "sts_service/time_limits.rs"]
+mod time_limits;
 
 const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
 const DAVE: &str = "arn:aws:iam::123456789012:user/dave";
@@ -799,11 +807,20 @@ async fn sts_disabled_means_no_temporary_credentials() {
 
 #[tokio::test]
 async fn session_tags_override_role_tags() {
-    let mut fields = assume(INVOKER, "tagged");
-    fields.push(("Tags.member.1.Key", "project".to_owned()));
-    fields.push(("Tags.member.1.Value", "apollo".to_owned()));
-    let creds = assume_role(&alice(), &fields).await.credentials();
-    let store = store();
+    // Passing tags needs sts:TagSession: Tagged's trust policy allows it (Invoker's does not,
+    // see session_tags.rs). Tagged carries the role tag team=red.
+    let store = session_tags::tag_store();
+    let reply = session_tags::assume_in(
+        &store,
+        &alice(),
+        session_tags::TAGGED,
+        &[
+            ("Tags.member.1.Key", "project"),
+            ("Tags.member.1.Value", "apollo"),
+        ],
+    )
+    .await;
+    let creds = reply.credentials();
     let keyring = store.snapshot();
     let keyring = keyring.token_keyring().unwrap();
     let claims = keyring

@@ -352,6 +352,81 @@ fn lifetime_overflow_is_an_error_not_a_panic() {
     assert_eq!(e.code().as_str(), "InternalFailure");
 }
 
+#[test]
+fn expiry_after_year_9999_cannot_be_minted() {
+    let ring = keyring();
+    let late = time::macros::datetime!(9999-12-31 23:00:00 UTC);
+    let e: StsError = ring
+        .mint(session(), Duration::from_secs(3600), late)
+        .unwrap_err()
+        .into();
+    assert_eq!(e.code().as_str(), "InternalFailure");
+    let c = ring
+        .mint(session(), Duration::from_secs(3599), late)
+        .unwrap();
+    assert_eq!(
+        c.expiration,
+        time::macros::datetime!(9999-12-31 23:59:59 UTC)
+    );
+    assert!(ring.open(&c.session_token, &c.access_key_id, late).is_ok());
+}
+
+/// A token sealed with `KEY_A` as `k1`, as `mint` seals one, over arbitrary claims JSON.
+fn seal(claims: &str) -> String {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    let header = [1u8, 2, b'k', b'1'];
+    let nonce = [9u8; 24];
+    let sealed = XChaCha20Poly1305::new_from_slice(&STANDARD.decode(KEY_A).unwrap())
+        .unwrap()
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: claims.as_bytes(),
+                aad: &header,
+            },
+        )
+        .unwrap();
+    let mut token = header.to_vec();
+    token.extend_from_slice(&nonce);
+    token.extend_from_slice(&sealed);
+    STANDARD.encode(token)
+}
+
+#[test]
+fn authentic_tokens_with_times_out_of_range_are_invalid() {
+    let ring = keyring();
+    let claims = |iat: i64, exp: i64| {
+        format!(
+            r#"{{"acct":"123456789012","role":"arn:aws:iam::123456789012:role/demo","rid":"AROA3XFRBF535PLBIFPI4","sn":"s","akid":"ASIAFORGED","sak":"x","iat":{iat},"exp":{exp}}}"#
+        )
+    };
+    let now = NOW.unix_timestamp();
+    // Sealed right, sensible times: opens.
+    assert!(ring
+        .open(&seal(&claims(now, now + 60)), "ASIAFORGED", NOW)
+        .is_ok());
+    let last = 253_402_300_799; // 9999-12-31T23:59:59Z
+    for (iat, exp) in [
+        (i64::MAX - 1, i64::MAX),
+        (i64::MIN, now + 60),
+        (now, last + 1),
+        (-377_705_116_801, now + 60), // one second before -9999-01-01
+        (now + 61, now + 60),
+    ] {
+        assert_eq!(
+            ring.open(&seal(&claims(iat, exp)), "ASIAFORGED", NOW)
+                .unwrap_err(),
+            TokenError::Invalid,
+            "iat {iat} exp {exp}"
+        );
+    }
+    // The edges themselves are fine.
+    assert!(ring
+        .open(&seal(&claims(-377_705_116_800, last)), "ASIAFORGED", NOW)
+        .is_ok());
+}
+
 proptest! {
     #[test]
     fn arbitrary_strings_never_open(token in ".{0,400}", akid in "[A-Z0-9]{0,24}") {

@@ -365,6 +365,165 @@ fn more_than_fifty_tags() {
 }
 
 #[test]
+fn transitive_tag_keys_are_read_in_order() {
+    let p = params(&[
+        ("RoleArn", ROLE_ARN),
+        ("RoleSessionName", "TestAR"),
+        ("Tags.member.1.Key", "team"),
+        ("Tags.member.1.Value", "blue"),
+        ("Tags.member.2.Key", "Project"),
+        ("Tags.member.2.Value", "apollo"),
+        ("TransitiveTagKeys.member.2", "team"),
+        ("TransitiveTagKeys.member.1", "project"),
+        // Not list members: ignored like any unknown field.
+        ("TransitiveTagKeys.member.01", "x"),
+        ("TransitiveTagKeys.member.3.Key", "x"),
+        ("TransitiveTagKeys.1", "x"),
+    ]);
+    assert_eq!(p.transitive_tag_keys, vec!["project", "team"]);
+    assert!(
+        params(&[("RoleArn", ROLE_ARN), ("RoleSessionName", "TestAR")])
+            .transitive_tag_keys
+            .is_empty()
+    );
+}
+
+#[test]
+fn transitive_tag_key_constraints() {
+    assert_eq!(
+        validation_message(&[
+            ("RoleArn", ROLE_ARN),
+            ("RoleSessionName", "TestAR"),
+            ("TransitiveTagKeys.member.1", "ok"),
+            ("TransitiveTagKeys.member.2", "bad<key>"),
+        ]),
+        r"1 validation error detected: Value '[ok, bad<key>]' at 'transitiveTagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+]"
+    );
+    let long = "k".repeat(129);
+    assert_eq!(
+        validation_message(&[
+            ("RoleArn", ROLE_ARN),
+            ("RoleSessionName", "TestAR"),
+            ("TransitiveTagKeys.member.1", ""),
+            ("TransitiveTagKeys.member.2", &long),
+        ]),
+        format!(
+            r"1 validation error detected: Value '[, {long}]' at 'transitiveTagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\p{{L}}\p{{Z}}\p{{N}}_.:/=+\-@]+]"
+        )
+    );
+    // 51 keys: too many (and, without tags, not tags either: the model's fault comes first).
+    let keys: Vec<(String, String)> = (1..=51)
+        .map(|n| (format!("TransitiveTagKeys.member.{n}"), format!("k{n}")))
+        .collect();
+    let mut pairs: Vec<(&str, &str)> = vec![("RoleArn", ROLE_ARN), ("RoleSessionName", "TestAR")];
+    pairs.extend(keys.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let message = validation_message(&pairs);
+    assert!(
+        message.starts_with("1 validation error detected: Value '[k1, k2, k3, "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(", k51]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"),
+        "{message}"
+    );
+    // Tags before transitive keys, in model order.
+    assert_eq!(
+        validation_message(&[
+            ("RoleArn", ROLE_ARN),
+            ("RoleSessionName", "TestAR"),
+            ("TransitiveTagKeys.member.1", "a b<c"),
+            ("Tags.member.1.Key", "k"),
+        ]),
+        r"2 validation errors detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null; Value '[a b<c]' at 'transitiveTagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+]"
+    );
+}
+
+fn invalid_parameter_value(extra: &[(&str, &str)]) -> String {
+    let mut pairs = vec![("RoleArn", ROLE_ARN), ("RoleSessionName", "TestAR")];
+    pairs.extend_from_slice(extra);
+    let error = assume_role(&pairs).expect_err("request should be rejected");
+    assert_eq!(error.code().as_str(), "InvalidParameterValue");
+    assert_eq!(error.status(), 400);
+    assert_eq!(error.error_type().as_str(), "Sender");
+    error.message().to_owned()
+}
+
+#[test]
+fn duplicate_tag_keys_ignore_case() {
+    // Case folds as the IAM engine folds aws:PrincipalTag keys (`str::to_lowercase`: a
+    // final capital sigma becomes ς).
+    for (first, second) in [
+        ("team", "team"),
+        ("Team", "tEAM"),
+        ("Été", "éTÉ"),
+        ("ΑΣ", "ας"),
+    ] {
+        assert_eq!(
+            invalid_parameter_value(&[
+                ("Tags.member.1.Key", first),
+                ("Tags.member.1.Value", "a"),
+                ("Tags.member.2.Key", "other"),
+                ("Tags.member.2.Value", "b"),
+                ("Tags.member.3.Key", second),
+                ("Tags.member.3.Value", "c"),
+            ]),
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            "{first} {second}"
+        );
+    }
+    // Duplicates outrank a stray transitive key.
+    assert_eq!(
+        invalid_parameter_value(&[
+            ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "a"),
+            ("Tags.member.2.Key", "TEAM"),
+            ("Tags.member.2.Value", "b"),
+            ("TransitiveTagKeys.member.1", "project"),
+        ]),
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+    );
+    // A validation fault outranks both.
+    assert!(validation_message(&[
+        ("RoleArn", ROLE_ARN),
+        ("RoleSessionName", "x"),
+        ("Tags.member.1.Key", "team"),
+        ("Tags.member.1.Value", "a"),
+        ("Tags.member.2.Key", "TEAM"),
+        ("Tags.member.2.Value", "b"),
+    ])
+    .starts_with("1 validation error detected: Value 'x' at 'roleSessionName'"));
+}
+
+#[test]
+fn transitive_tag_keys_must_be_tags() {
+    for extra in [
+        &[("TransitiveTagKeys.member.1", "team")][..],
+        &[
+            ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "blue"),
+            ("TransitiveTagKeys.member.1", "team"),
+            ("TransitiveTagKeys.member.2", "teams"),
+        ][..],
+    ] {
+        assert_eq!(
+            invalid_parameter_value(extra),
+            "The specified transitive tag key must be included in the requested tags.",
+            "{extra:?}"
+        );
+    }
+    // Case does not matter, and a key may be named twice.
+    let p = params(&[
+        ("RoleArn", ROLE_ARN),
+        ("RoleSessionName", "TestAR"),
+        ("Tags.member.1.Key", "Team"),
+        ("Tags.member.1.Value", "blue"),
+        ("TransitiveTagKeys.member.1", "TEAM"),
+        ("TransitiveTagKeys.member.2", "team"),
+    ]);
+    assert_eq!(p.transitive_tag_keys, vec!["TEAM", "team"]);
+}
+
+#[test]
 fn check_duration_role_maximum() {
     let e = check_duration(7200, 3600, false).unwrap_err();
     assert_eq!(e.code().as_str(), "ValidationError");
@@ -416,6 +575,19 @@ fn error_table_codes_statuses_and_texts() {
         (StsError::missing_authentication_token(), "MissingAuthenticationToken", 403, "Sender", "Request is missing Authentication Token"),
         (StsError::malformed_policy_document("Syntax errors in policy."), "MalformedPolicyDocument", 400, "Sender", "Syntax errors in policy."),
         (StsError::malformed_input("bad"), "MalformedInput", 400, "Sender", "bad"),
+        (
+            StsError::access_denied("arn:aws:iam::123456789012:user/alice", "sts:TagSession", "arn:aws:iam::123456789012:role/x"),
+            "AccessDenied", 403, "Sender",
+            "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:TagSession on resource: arn:aws:iam::123456789012:role/x",
+        ),
+        (
+            StsError::duplicate_tag_keys(), "InvalidParameterValue", 400, "Sender",
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+        ),
+        (
+            StsError::transitive_tag_key_not_in_tags(), "InvalidParameterValue", 400, "Sender",
+            "The specified transitive tag key must be included in the requested tags.",
+        ),
         (
             StsError::internal_failure(), "InternalFailure", 500, "Receiver",
             "The request processing has failed because of an unknown error, exception or failure.",

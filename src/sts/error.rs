@@ -46,6 +46,9 @@ pub enum StsErrorCode {
     MissingAuthenticationToken,
     /// `MalformedPolicyDocument` (400).
     MalformedPolicyDocument,
+    /// `InvalidParameterValue` (400): a parameter that passed the model's constraints but
+    /// not the service's (duplicate tag keys, a transitive tag key that is not a tag).
+    InvalidParameterValue,
     /// `InternalFailure` (500).
     InternalFailure,
 }
@@ -64,6 +67,7 @@ impl StsErrorCode {
             StsErrorCode::IncompleteSignature => "IncompleteSignature",
             StsErrorCode::MissingAuthenticationToken => "MissingAuthenticationToken",
             StsErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
+            StsErrorCode::InvalidParameterValue => "InvalidParameterValue",
             StsErrorCode::InternalFailure => "InternalFailure",
         }
     }
@@ -80,7 +84,8 @@ impl StsErrorCode {
             | StsErrorCode::MalformedInput
             | StsErrorCode::InvalidAction
             | StsErrorCode::IncompleteSignature
-            | StsErrorCode::MalformedPolicyDocument => 400,
+            | StsErrorCode::MalformedPolicyDocument
+            | StsErrorCode::InvalidParameterValue => 400,
             StsErrorCode::InternalFailure => 500,
         }
     }
@@ -140,10 +145,18 @@ impl StsError {
     /// sts:AssumeRole on resource: <RoleArn as given>`. Used alike for an unknown role, a
     /// trust or identity denial and a wrong `ExternalId`.
     pub fn access_denied_assume_role(caller_arn: &str, role_arn: &str) -> Self {
+        Self::access_denied(caller_arn, "sts:AssumeRole", role_arn)
+    }
+
+    /// `AccessDenied` naming the refused action, as STS does: `User: <caller ARN> is not
+    /// authorized to perform: <action> on resource: <RoleArn as given>`, with `action`
+    /// `sts:AssumeRole`, or — once `sts:AssumeRole` is allowed — `sts:TagSession` (tags
+    /// passed) or `sts:SetSourceIdentity` (`SourceIdentity` passed).
+    pub fn access_denied(caller_arn: &str, action: &str, role_arn: &str) -> Self {
         Self::new(
             StsErrorCode::AccessDenied,
             format!(
-                "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                "User: {caller_arn} is not authorized to perform: {action} on resource: {role_arn}"
             ),
         )
     }
@@ -229,6 +242,27 @@ impl StsError {
         )
     }
 
+    /// `InvalidParameterValue` with a message of the caller's.
+    pub fn invalid_parameter_value(message: impl Into<String>) -> Self {
+        Self::new(StsErrorCode::InvalidParameterValue, message)
+    }
+
+    /// `InvalidParameterValue`: two session tags whose keys differ only in case (or not at
+    /// all): `Duplicate tag keys found. Please note that Tag keys are case insensitive.`
+    pub fn duplicate_tag_keys() -> Self {
+        Self::invalid_parameter_value(
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+        )
+    }
+
+    /// `InvalidParameterValue`: a `TransitiveTagKeys` member that names no tag of the
+    /// request: `The specified transitive tag key must be included in the requested tags.`
+    pub fn transitive_tag_key_not_in_tags() -> Self {
+        Self::invalid_parameter_value(
+            "The specified transitive tag key must be included in the requested tags.",
+        )
+    }
+
     /// `MalformedPolicyDocument`: the session policy does not parse.
     pub fn malformed_policy_document(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::MalformedPolicyDocument, message)
@@ -279,6 +313,7 @@ impl fmt::Display for StsError {
             StsErrorCode::IncompleteSignature => "incomplete signature",
             StsErrorCode::MissingAuthenticationToken => "missing authentication token",
             StsErrorCode::MalformedPolicyDocument => "malformed policy document",
+            StsErrorCode::InvalidParameterValue => "invalid parameter value",
             StsErrorCode::InternalFailure => "internal failure",
         })
     }

@@ -54,6 +54,7 @@
 mod error;
 mod service;
 mod session;
+mod timestamps;
 mod token;
 mod wire;
 mod xml;
@@ -69,7 +70,7 @@ pub use token::{
 };
 pub use wire::{
     check_duration, AssumeRoleParams, StsRequest, Tag, DEFAULT_DURATION_SECONDS,
-    MAX_DURATION_SECONDS, MAX_SESSION_TAGS, MIN_DURATION_SECONDS,
+    MAX_DURATION_SECONDS, MAX_SESSION_TAGS, MAX_TRANSITIVE_TAG_KEYS, MIN_DURATION_SECONDS,
     ROLE_CHAINING_MAX_DURATION_SECONDS, STS_VERSION,
 };
 pub use xml::{

@@ -14,12 +14,12 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use time::OffsetDateTime;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::error::StsError;
 use super::session::{authorize_assume_role, AssumeRoleConnection};
+use super::timestamps::offset_date_time;
 use super::wire::StsRequest;
 use super::xml::{
     assume_role_response, error_response, get_caller_identity_response, new_request_id,
@@ -153,9 +153,13 @@ impl StsHandler {
                     tracing::error!("AssumeRole without a token keyring: STS is not enabled");
                     StsError::internal_failure()
                 })?;
-                let credentials = keyring
-                    .mint(session.clone(), lifetime, OffsetDateTime::from(now))
-                    .map_err(StsError::from)?;
+                // `authorize_assume_role` has refused a clock outside the years -9999 to 9999;
+                // an expiry past year 9999 is `mint`'s `MintError`. Both: InternalFailure.
+                let now = offset_date_time(now).ok_or_else(StsError::internal_failure)?;
+                let credentials = keyring.mint(session.clone(), lifetime, now).map_err(|e| {
+                    tracing::error!(caller = principal.arn(), "sts:AssumeRole: {e}");
+                    StsError::from(e)
+                })?;
                 tracing::info!(
                     caller = principal.arn(),
                     session = %session.session_arn(),

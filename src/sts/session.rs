@@ -1,25 +1,32 @@
 //! Temporary credentials on the verifying side, and the authorization of AssumeRole.
 
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use time::OffsetDateTime;
 
 use super::error::StsError;
+use super::timestamps::{offset_date_time, system_time, unix_seconds};
 use super::token::{NewSession, SessionClaims, TokenError, TokenKeyring};
-use super::wire::{check_duration, AssumeRoleParams};
+use super::wire::{check_duration, same_tag_key, AssumeRoleParams, Tag};
 use crate::credentials::{KeyError, KeyRequest, ResolvedKey};
-use crate::iam::{evaluate_trust_with_session, Policy, PolicyKind, RequestContext};
+use crate::iam::{evaluate_trust_with_session, Caller, Policy, PolicyKind, RequestContext};
 use crate::principal::{Principal, PrincipalType, SessionInfo};
 use crate::store::IdentityStore;
+
+const ASSUME_ROLE: &str = "sts:AssumeRole";
+const TAG_SESSION: &str = "sts:TagSession";
+const SET_SOURCE_IDENTITY: &str = "sts:SetSourceIdentity";
 
 /// The principal of the role session a token carries: it acts as
 /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, with `aws:PrincipalArn` the role ARN, the
 /// session's tags (the role's, overridden by session tags) and its session policy.
+///
+/// Claims opened by [`TokenKeyring::open`] always hold times within the years -9999 to 9999;
+/// for claims built otherwise, a time outside that range reads as the Unix epoch (so such a
+/// session counts as long expired), never a panic.
 pub fn session_principal(claims: &SessionClaims) -> Principal {
-    let at = |secs: i64| {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or_default())
-    };
+    let at = |secs: i64| system_time(secs).unwrap_or(UNIX_EPOCH);
     let mut info = SessionInfo::new(
         claims.role_arn.clone(),
         claims.role_unique_id.clone(),
@@ -42,7 +49,8 @@ pub fn session_principal(claims: &SessionClaims) -> Principal {
 
 /// Resolves temporary credentials: opens the request's session token with `keyring` and
 /// returns the session's secret and principal. A missing, foreign or tampered token is
-/// [`KeyError::invalid_token`], an expired one [`KeyError::expired_token`].
+/// [`KeyError::invalid_token`], an expired one [`KeyError::expired_token`] — also when the
+/// request's time is past year 9999, where every token has expired.
 ///
 /// Any key provider can accept this crate's temporary credentials by calling it for keys it
 /// does not know.
@@ -53,8 +61,7 @@ pub fn resolve_session_key(
     let token = request
         .session_token()
         .ok_or_else(KeyError::invalid_token)?;
-    let now = OffsetDateTime::from(request.now());
-    match keyring.open(token, request.access_key_id(), now) {
+    match keyring.open_at(token, request.access_key_id(), unix_seconds(request.now())) {
         Ok(claims) => Ok(ResolvedKey::new(
             claims.secret_access_key.expose_secret(),
             session_principal(&claims),
@@ -85,13 +92,35 @@ impl AssumeRoleConnection {
 /// Authorizes an AssumeRole request of `caller` as STS does and returns the session to mint
 /// and its lifetime.
 ///
-/// In order: managed session policies (`PolicyArns`) are refused (this server cannot apply
-/// them); the role must exist and its trust policy must allow the caller for
-/// `sts:AssumeRole` — with the caller's own identity policies too when the trust policy
-/// names only its account or the caller is from another account — else the same
-/// `AccessDenied` for every cause, so the role's existence is not disclosed; then the
-/// duration (range, the role's maximum, one hour for role chaining); then the session
-/// policy must parse. The session's tags are the role's, overridden by session tags.
+/// In order:
+/// 1. `now` must lie within the years -9999 to 9999, and so must the issue time of a caller
+///    that is itself a role session (else `InternalFailure`: the server's clock or key
+///    provider is at fault, not the caller).
+/// 2. Managed session policies (`PolicyArns`) are refused (this server cannot apply them).
+/// 3. The role must exist and its trust policy must allow the caller for `sts:AssumeRole` —
+///    with the caller's own identity policies too when the trust policy names only its
+///    account or the caller is from another account — else the same `AccessDenied` for
+///    every cause, so the role's existence is not disclosed.
+/// 4. Passing `Tags` (or `TransitiveTagKeys`) needs `sts:TagSession`, and passing
+///    `SourceIdentity` needs `sts:SetSourceIdentity`, each allowed exactly as
+///    `sts:AssumeRole` is (trust policy, and identity policies where 3 needs them); a refusal
+///    is `AccessDenied` naming that action, as AWS's is. These are judged only once
+///    `sts:AssumeRole` is allowed, so they disclose nothing about the role to a caller that
+///    may not assume it.
+/// 5. The duration (range, the role's maximum, one hour for role chaining).
+/// 6. The session policy must parse.
+///
+/// Every evaluation sees the whole request: `sts:RoleSessionName`, `sts:ExternalId`,
+/// `sts:SourceIdentity`, `aws:RequestTag/<key>` and `aws:TagKeys` (the passed tags),
+/// `aws:SourceIp`, `aws:SecureTransport`, `aws:CurrentTime`/`aws:EpochTime`, and for a
+/// role-session caller `aws:TokenIssueTime`. So a trust policy can limit which tags are
+/// passed (`"StringEquals": {"aws:RequestTag/team": "blue"}`,
+/// `"ForAllValues:StringEquals": {"aws:TagKeys": [...]}`) or which source identity is set.
+///
+/// The session's tags are the role's, overridden by session tags with the same key ignoring
+/// case — which can only happen once `sts:TagSession` is allowed. Transitive tag keys are
+/// validated by the parser but not carried into the session (see
+/// [`AssumeRoleParams::transitive_tag_keys`]).
 pub fn authorize_assume_role(
     store: &IdentityStore,
     caller: &Principal,
@@ -99,60 +128,76 @@ pub fn authorize_assume_role(
     connection: AssumeRoleConnection,
     now: SystemTime,
 ) -> Result<(NewSession, Duration), StsError> {
+    let out_of_range = |what: &str| {
+        tracing::error!(
+            caller = caller.arn(),
+            "sts:AssumeRole refused: {what} is outside the years -9999 to 9999"
+        );
+        StsError::internal_failure()
+    };
+    let now = offset_date_time(now).ok_or_else(|| out_of_range("the current time"))?;
+    let caller_session = caller.session();
+    let token_issue_time = match caller_session {
+        Some(session) => Some(
+            offset_date_time(session.issued_at)
+                .ok_or_else(|| out_of_range("the caller's token issue time"))?,
+        ),
+        None => None,
+    };
     if !params.policy_arns.is_empty() {
         return Err(StsError::validation_error(
             "PolicyArns are not supported by this server: managed session policies cannot be applied",
         ));
     }
-    let denied = || StsError::access_denied_assume_role(caller.arn(), &params.role_arn);
-    let role = store.role(&params.role_arn).ok_or_else(denied)?;
-    let engine_caller = crate::iam_policy::caller(caller).map_err(|_| denied())?;
-
-    let mut ctx = RequestContext::new(engine_caller, "sts:AssumeRole", role.arn())
-        .with_current_time(OffsetDateTime::from(now))
-        .with_secure_transport(connection.secure)
-        .with_key("sts:RoleSessionName", params.role_session_name.clone());
-    if let Some(ip) = connection.source_ip {
-        ctx = ctx.with_source_ip(ip);
-    }
-    if let Some(external_id) = &params.external_id {
-        ctx = ctx.with_key("sts:ExternalId", external_id.clone());
-    }
-    if let Some(source_identity) = &params.source_identity {
-        ctx = ctx.with_key("sts:SourceIdentity", source_identity.clone());
-    }
-    if !params.tags.is_empty() {
-        for tag in &params.tags {
-            ctx = ctx.with_key(&format!("aws:RequestTag/{}", tag.key), tag.value.clone());
-        }
-        ctx = ctx.with_values("aws:TagKeys", params.tags.iter().map(|t| t.key.clone()));
-    }
-    let caller_session = caller.session();
-    if let Some(session) = caller_session {
-        ctx = ctx
-            .with_token_issue_time(OffsetDateTime::from(session.issued_at))
-            .with_multi_factor_auth_present(false);
-    }
+    let denied = |action: &str| StsError::access_denied(caller.arn(), action, &params.role_arn);
+    let role = store
+        .role(&params.role_arn)
+        .ok_or_else(|| denied(ASSUME_ROLE))?;
+    let engine_caller = crate::iam_policy::caller(caller).map_err(|_| denied(ASSUME_ROLE))?;
     // A chained caller's own session policy narrows its identity side.
     let caller_session_policy = match caller_session.and_then(|s| s.session_policy.as_deref()) {
-        Some(json) => Some(Policy::parse(json, PolicyKind::Identity, None).map_err(|_| denied())?),
+        Some(json) => {
+            Some(Policy::parse(json, PolicyKind::Identity, None).map_err(|_| denied(ASSUME_ROLE))?)
+        }
         None => None,
     };
-    let decision = evaluate_trust_with_session(
-        role.trust_policy(),
-        store.identity_policies(caller.principal_arn()),
-        caller_session_policy.as_ref(),
-        role.account(),
-        &ctx,
-    );
-    tracing::debug!(
-        caller = caller.arn(),
-        role = role.arn(),
-        explain = %decision.explain(),
-        "sts:AssumeRole decision"
-    );
-    if !decision.is_allowed() {
-        return Err(denied());
+    let authorize = |action: &'static str| {
+        let mut ctx = request_context(engine_caller.clone(), action, role.arn(), params, now)
+            .with_secure_transport(connection.secure);
+        if let Some(ip) = connection.source_ip {
+            ctx = ctx.with_source_ip(ip);
+        }
+        if let Some(issued) = token_issue_time {
+            ctx = ctx
+                .with_token_issue_time(issued)
+                .with_multi_factor_auth_present(false);
+        }
+        let decision = evaluate_trust_with_session(
+            role.trust_policy(),
+            store.identity_policies(caller.principal_arn()),
+            caller_session_policy.as_ref(),
+            role.account(),
+            &ctx,
+        );
+        tracing::debug!(
+            caller = caller.arn(),
+            role = role.arn(),
+            action,
+            explain = %decision.explain(),
+            "sts:AssumeRole decision"
+        );
+        if decision.is_allowed() {
+            Ok(())
+        } else {
+            Err(denied(action))
+        }
+    };
+    authorize(ASSUME_ROLE)?;
+    if !params.tags.is_empty() || !params.transitive_tag_keys.is_empty() {
+        authorize(TAG_SESSION)?;
+    }
+    if params.source_identity.is_some() {
+        authorize(SET_SOURCE_IDENTITY)?;
     }
 
     let chained = caller.principal_type() == PrincipalType::AssumedRole;
@@ -173,16 +218,11 @@ pub fn authorize_assume_role(
     session.session_policy = params.policy.clone();
     session.source_identity = params.source_identity.clone();
     session.chained = chained;
-    let mut tags: Vec<super::Tag> = role
+    let mut tags: Vec<Tag> = role
         .tags()
         .iter()
-        .filter(|(k, _)| {
-            !params
-                .tags
-                .iter()
-                .any(|t| t.key.eq_ignore_ascii_case(k.as_str()))
-        })
-        .map(|(k, v)| super::Tag::new(k.clone(), v.clone()))
+        .filter(|(k, _)| !params.tags.iter().any(|t| same_tag_key(&t.key, k)))
+        .map(|(k, v)| Tag::new(k.clone(), v.clone()))
         .collect();
     tags.extend(params.tags.iter().cloned());
     session.tags = tags;
@@ -190,4 +230,30 @@ pub fn authorize_assume_role(
         session,
         Duration::from_secs(u64::from(params.duration_seconds)),
     ))
+}
+
+/// The request's own context keys, the same for each action AssumeRole is judged on.
+fn request_context(
+    caller: Caller,
+    action: &str,
+    role_arn: &str,
+    params: &AssumeRoleParams,
+    now: OffsetDateTime,
+) -> RequestContext {
+    let mut ctx = RequestContext::new(caller, action, role_arn)
+        .with_current_time(now)
+        .with_key("sts:RoleSessionName", params.role_session_name.clone());
+    if let Some(external_id) = &params.external_id {
+        ctx = ctx.with_key("sts:ExternalId", external_id.clone());
+    }
+    if let Some(source_identity) = &params.source_identity {
+        ctx = ctx.with_key("sts:SourceIdentity", source_identity.clone());
+    }
+    if !params.tags.is_empty() {
+        for tag in &params.tags {
+            ctx = ctx.with_key(&format!("aws:RequestTag/{}", tag.key), tag.value.clone());
+        }
+        ctx = ctx.with_values("aws:TagKeys", params.tags.iter().map(|t| t.key.clone()));
+    }
+    ctx
 }

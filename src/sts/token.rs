@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::error::StsError;
+use super::timestamps::is_representable;
 use super::wire::Tag;
 
 const TOKEN_VERSION: u8 = 1;
@@ -145,6 +146,9 @@ pub struct SessionClaims {
     #[serde(rename = "sak")]
     pub secret_access_key: SecretAccessKey,
     /// Issue time, unix seconds.
+    ///
+    /// [`TokenKeyring::open`] accepts only tokens whose issue and expiry times lie within
+    /// the years -9999 to 9999, issue first.
     #[serde(rename = "iat")]
     pub issued_at: i64,
     /// Expiry time, unix seconds; the token is expired from this second on.
@@ -459,6 +463,9 @@ impl TokenKeyring {
 
     /// Mints temporary credentials valid for `lifetime` from `now` (whole seconds): a fresh
     /// `ASIA…` key id, a 40-character secret and a token sealed with the current key.
+    ///
+    /// [`MintError`] if the system's random source fails or the expiry would fall after
+    /// year 9999 (which no token could carry).
     pub fn mint(
         &self,
         session: NewSession,
@@ -541,13 +548,26 @@ impl TokenKeyring {
     /// Opens a session token presented with `access_key_id` at time `now`.
     ///
     /// [`TokenError::Invalid`] unless the token decodes, names a key of this keyring,
-    /// authenticates, and was minted for `access_key_id`; then [`TokenError::Expired`]
-    /// from its expiry second on.
+    /// authenticates, was minted for `access_key_id`, and its issue and expiry times lie
+    /// within the years -9999 to 9999 with the issue time first (as every token `mint`
+    /// seals does: a token claiming, say, `i64::MAX` seconds is not one of ours); then
+    /// [`TokenError::Expired`] from its expiry second on.
     pub fn open(
         &self,
         token: &str,
         access_key_id: &str,
         now: OffsetDateTime,
+    ) -> Result<SessionClaims, TokenError> {
+        self.open_at(token, access_key_id, now.unix_timestamp())
+    }
+
+    /// [`open`](Self::open) at `now` Unix seconds, which may lie outside the years -9999 to
+    /// 9999 (a clock past year 9999 finds every token expired).
+    pub(super) fn open_at(
+        &self,
+        token: &str,
+        access_key_id: &str,
+        now: i64,
     ) -> Result<SessionClaims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
@@ -587,7 +607,13 @@ impl TokenKeyring {
         if claims.access_key_id != access_key_id {
             return Err(TokenError::Invalid);
         }
-        if now.unix_timestamp() >= claims.expires_at {
+        let times_in_range = is_representable(claims.issued_at)
+            && is_representable(claims.expires_at)
+            && claims.issued_at <= claims.expires_at;
+        if !times_in_range {
+            return Err(TokenError::Invalid);
+        }
+        if now >= claims.expires_at {
             return Err(TokenError::Expired);
         }
         Ok(claims)

@@ -2,9 +2,11 @@
 //!
 //! Validation follows the service model: for each member, in model order, every failing
 //! constraint is listed (pattern before length), and the messages are joined as
-//! `N validation error(s) detected: a; b`.
+//! `N validation error(s) detected: a; b`. Then come the service's own checks on tags, which
+//! answer `InvalidParameterValue`: tag keys must be unique ignoring case, and every
+//! transitive tag key must name one of the request's tags.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,8 @@ pub const MAX_DURATION_SECONDS: u32 = 43200;
 pub const ROLE_CHAINING_MAX_DURATION_SECONDS: u32 = 3600;
 /// Most session tags one AssumeRole request may pass.
 pub const MAX_SESSION_TAGS: usize = 50;
+/// Most transitive tag keys one AssumeRole request may pass.
+pub const MAX_TRANSITIVE_TAG_KEYS: usize = 50;
 
 const ROLE_SESSION_NAME_PATTERN: &str = r"[\w+=,.@-]*";
 const EXTERNAL_ID_PATTERN: &str = r"[\w+=,.@:\/-]*";
@@ -85,9 +89,18 @@ pub struct AssumeRoleParams {
     /// A server that cannot apply managed session policies must refuse a request carrying
     /// any: ignoring them would grant the session more than the caller asked for.
     pub policy_arns: Vec<String>,
-    /// `Tags.member.N.Key` / `.Value`, in order of `N`.
+    /// `Tags.member.N.Key` / `.Value`, in order of `N`; no two keys equal ignoring case.
+    ///
+    /// Passing tags needs `sts:TagSession` (see
+    /// [`authorize_assume_role`](super::authorize_assume_role)).
     pub tags: Vec<Tag>,
-    /// `SourceIdentity`, if given.
+    /// `TransitiveTagKeys.member.N`, in order of `N`; each names one of [`tags`](Self::tags)
+    /// (ignoring case).
+    ///
+    /// Validated only: sessions of this server do not carry transitive tags into role
+    /// chaining (a chained session gets no tags from its caller's session).
+    pub transitive_tag_keys: Vec<String>,
+    /// `SourceIdentity`, if given. Passing it needs `sts:SetSourceIdentity`.
     pub source_identity: Option<String>,
 }
 
@@ -206,6 +219,21 @@ impl Fields {
         }
         out
     }
+
+    /// Members of a query-protocol list of strings `PREFIX.member.N`, ordered by `N`.
+    fn values<'a>(&'a self, prefix: &str) -> BTreeMap<u32, &'a str> {
+        let mut out = BTreeMap::new();
+        for (name, value) in &self.0 {
+            let index = name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix(".member."))
+                .and_then(parse_list_index);
+            if let Some(index) = index {
+                out.insert(index, value.as_str());
+            }
+        }
+        out
+    }
 }
 
 fn parse_list_index(text: &str) -> Option<u32> {
@@ -250,9 +278,10 @@ fn parse_assume_role(fields: &Fields) -> Result<AssumeRoleParams, StsError> {
     let source_identity = fields.get("SourceIdentity");
     let policy_arns = fields.list("PolicyArns", &["arn"]);
     let tags = fields.list("Tags", &["Key", "Value"]);
+    let transitive_tag_keys = fields.values("TransitiveTagKeys");
 
     // Model member order: roleArn, roleSessionName, policyArns, policy, durationSeconds,
-    // tags, externalId, sourceIdentity.
+    // tags, transitiveTagKeys, externalId, sourceIdentity.
     let mut v = Violations::default();
     match role_arn {
         None => v.null("roleArn"),
@@ -280,6 +309,7 @@ fn parse_assume_role(fields: &Fields) -> Result<AssumeRoleParams, StsError> {
     }
     check_duration_range(&mut v, duration);
     let tags = check_tags(&mut v, &tags);
+    let transitive_tag_keys = check_transitive_tag_keys(&mut v, &transitive_tag_keys);
     if let Some(id) = external_id {
         v.string(
             "externalId",
@@ -309,6 +339,7 @@ fn parse_assume_role(fields: &Fields) -> Result<AssumeRoleParams, StsError> {
     if !looks_like_arn(role_arn) {
         return Err(StsError::invalid_role_arn(role_arn));
     }
+    check_tag_keys(&tags, &transitive_tag_keys)?;
     Ok(AssumeRoleParams {
         role_arn: role_arn.to_owned(),
         role_session_name: session_name.to_owned(),
@@ -321,8 +352,34 @@ fn parse_assume_role(fields: &Fields) -> Result<AssumeRoleParams, StsError> {
             .map(str::to_owned)
             .collect(),
         tags,
+        transitive_tag_keys,
         source_identity: source_identity.map(str::to_owned),
     })
+}
+
+/// Whether two tag keys are the same key: tag keys are case-insensitive (and keep their case).
+/// Case is folded with `str::to_lowercase`, the rule of the IAM engine's `aws:PrincipalTag`
+/// lookups, so that keys this accepts as distinct never collide there.
+pub(super) fn same_tag_key(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// The service's checks on valid tags, after the model's: no two keys equal ignoring case,
+/// and every transitive key one of the tags' keys (ignoring case), as AWS answers them.
+fn check_tag_keys(tags: &[Tag], transitive_tag_keys: &[String]) -> Result<(), StsError> {
+    let mut keys = HashSet::with_capacity(tags.len());
+    for tag in tags {
+        if !keys.insert(tag.key.to_lowercase()) {
+            return Err(StsError::duplicate_tag_keys());
+        }
+    }
+    if !transitive_tag_keys
+        .iter()
+        .all(|key| keys.contains(&key.to_lowercase()))
+    {
+        return Err(StsError::transitive_tag_key_not_in_tags());
+    }
+    Ok(())
 }
 
 fn check_duration_range(v: &mut Violations, duration: i64) {
@@ -423,6 +480,41 @@ fn check_tags(v: &mut Violations, tags: &BTreeMap<u32, Vec<Option<&str>>>) -> Ve
         }
     }
     out
+}
+
+/// `transitiveTagKeys`: at most 50 members of 1–128 characters of the tag-key pattern. A
+/// faulty member is reported on the whole list with the member shape's constraints, as the
+/// service's validator words faults in lists of strings.
+fn check_transitive_tag_keys(v: &mut Violations, keys: &BTreeMap<u32, &str>) -> Vec<String> {
+    let listed = || {
+        format!(
+            "[{}]",
+            keys.values().copied().collect::<Vec<_>>().join(", ")
+        )
+    };
+    if keys.len() > MAX_TRANSITIVE_TAG_KEYS {
+        v.push(
+            "transitiveTagKeys",
+            Some(&listed()),
+            "have length less than or equal to 50",
+        );
+    }
+    let member_fault = keys.values().any(|key| {
+        let length = key.chars().count();
+        !(1..=128).contains(&length) || !key.chars().all(is_tag_char)
+    });
+    if member_fault {
+        v.push(
+            "transitiveTagKeys",
+            Some(&listed()),
+            &format!(
+                "satisfy constraint: [Member must have length less than or equal to 128, \
+                 Member must have length greater than or equal to 1, \
+                 Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}]"
+            ),
+        );
+    }
+    keys.values().map(|key| (*key).to_owned()).collect()
 }
 
 /// `\w` of the service's patterns: ASCII letters, digits and underscore.

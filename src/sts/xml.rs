@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::UNIX_EPOCH;
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -12,6 +13,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::error::{StsError, StsErrorCode};
 use super::token::TemporaryCredentials;
+use crate::clock::{Clock as _, SystemClock};
 
 /// The `Content-Type` of every STS response.
 pub const CONTENT_TYPE: &str = "text/xml";
@@ -26,10 +28,15 @@ pub fn new_request_id() -> String {
     let mut bytes = [0u8; 16];
     if OsRng.try_fill_bytes(&mut bytes).is_err() {
         // A request id only has to be unique, not secret: fall back to time and a counter.
+        // The low 64 bits of the nanoseconds since the epoch; a clock before the epoch
+        // gives 0 (the counter still keeps ids apart), and no time can panic here.
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
-        bytes = ((u128::from(count) << 64) | u128::from(nanos)).to_le_bytes();
+        let nanos = SystemClock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() & u128::from(u64::MAX));
+        bytes = ((u128::from(count) << 64) | nanos).to_le_bytes();
     }
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
