@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -27,7 +26,7 @@ use crate::iam::{
     evaluate, resource_arn, AccountMasking, ApiContext, Caller, Evaluation, MessageStyle, Policy,
     PolicyKind, RequestContext,
 };
-use crate::policy::{CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
+use crate::policy::{source_ip, CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
 use crate::principal::{Principal, PrincipalType};
 
 /// Where [`IamPolicy`] finds the identity policies of a caller, looked up by its
@@ -197,30 +196,6 @@ impl IamPolicy {
         )
     }
 
-    fn source_ip(&self, request: &PolicyRequest<'_>) -> Option<IpAddr> {
-        let peer = peer_ip(request)?;
-        if !self.trusted_proxies.iter().any(|n| n.contains(&peer)) {
-            return Some(peer);
-        }
-        // Walk X-Forwarded-For from the right, skipping trusted proxies.
-        let forwarded: Vec<IpAddr> = request
-            .parts()
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse().ok())
-            .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|ip| !self.trusted_proxies.iter().any(|n| n.contains(ip)))
-                .unwrap_or(peer),
-        )
-    }
-
     fn decide(&self, request: &PolicyRequest<'_>) -> PolicyDecision {
         let principal = request.principal();
         let resource = self.resource_arn(&request.parts().method, request.parts().uri.path());
@@ -228,17 +203,17 @@ impl IamPolicy {
             Ok(c) => c,
             Err(e) => return PolicyDecision::fail(e.to_string()),
         };
-        let Some(now) = crate::scope::datetime(request.now()) else {
+        let Some(now) = crate::timestamps::offset_date_time(request.now()) else {
             return PolicyDecision::fail("the clock is outside the years 0000 to 9999");
         };
         let mut ctx = RequestContext::new(caller, "execute-api:Invoke", resource.clone())
             .with_current_time(now)
             .with_secure_transport(request.connection().is_some_and(|c| c.secure));
-        if let Some(ip) = self.source_ip(request) {
+        if let Some(ip) = source_ip(request.parts(), &self.trusted_proxies) {
             ctx = ctx.with_source_ip(ip);
         }
         if let Some(session) = principal.session() {
-            if let Some(issued) = crate::scope::datetime(session.issued_at) {
+            if let Some(issued) = crate::timestamps::offset_date_time(session.issued_at) {
                 ctx = ctx.with_token_issue_time(issued);
             }
             ctx = ctx.with_multi_factor_auth_present(false);
@@ -300,13 +275,6 @@ impl IamPolicy {
             )),
         }
     }
-}
-
-fn peer_ip(request: &PolicyRequest<'_>) -> Option<IpAddr> {
-    if let Some(c) = request.connection() {
-        return Some(c.peer.ip());
-    }
-    None
 }
 
 /// The engine's view of a verified principal.

@@ -85,6 +85,7 @@ mod signing_key;
 pub mod store;
 pub mod sts;
 mod target;
+mod timestamps;
 mod verifier;
 pub mod verify;
 

@@ -19,13 +19,14 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use http::request::Parts;
+use ipnet::IpNet;
 
 use crate::now_or_later::NowOrLater;
 use crate::principal::Principal;
@@ -48,6 +49,38 @@ impl ConnectionInfo {
     pub fn new(peer: SocketAddr, secure: bool) -> Self {
         Self { peer, secure }
     }
+}
+
+/// The caller's address for `aws:SourceIp`: the peer's (from [`ConnectionInfo`]), or — when
+/// the peer is one of the `trusted` proxies — the right-most address of `X-Forwarded-For` that
+/// is not a trusted proxy. An entry that is not an address ends the walk (what lies left of it
+/// came from whoever sent the garbage) and the last trusted hop reached is the answer.
+pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectionInfo>()?.peer.ip();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hop = peer;
+    let entries = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .rev()
+        .flat_map(|v| v.as_bytes().rsplit(|&b| b == b','));
+    for entry in entries {
+        let Some(ip) = std::str::from_utf8(entry)
+            .ok()
+            .and_then(|e| e.trim().parse::<IpAddr>().ok())
+        else {
+            break;
+        };
+        hop = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(hop)
 }
 
 /// What a policy check is given.

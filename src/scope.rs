@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
 use crate::canonical::Sink;
 
@@ -14,19 +14,9 @@ pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The scope terminator.
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
-/// `t` as a date and time, or `None` outside the years the `time` crate represents (±9999)
-/// — where `OffsetDateTime::from` would panic.
-pub(crate) fn datetime(t: SystemTime) -> Option<OffsetDateTime> {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(time::Duration::try_from(after).ok()?),
-        Err(before) => OffsetDateTime::UNIX_EPOCH
-            .checked_sub(time::Duration::try_from(before.duration()).ok()?),
-    }
-}
-
 /// Formats `t` as `YYYYMMDDTHHMMSSZ` (saturating at the years 0000 and 9999).
 pub(crate) fn format_amz_date(t: SystemTime) -> String {
-    let dt = match datetime(t) {
+    let dt = match crate::timestamps::offset_date_time(t) {
         Some(dt) => dt,
         None if t > SystemTime::UNIX_EPOCH => return "99991231T235959Z".to_owned(),
         None => return "00000101T000000Z".to_owned(),

@@ -51,6 +51,13 @@ pub enum StsErrorCode {
     InvalidParameterValue,
     /// `InternalFailure` (500).
     InternalFailure,
+    /// `InvalidRequest` (400): a request target the gateway cannot judge unambiguously
+    /// (errors.md row 0).
+    InvalidRequest,
+    /// `RequestTimeout` (408): the body did not arrive in time.
+    RequestTimeout,
+    /// `ServiceUnavailable` (503): the buffers for request bodies are full; retry.
+    ServiceUnavailable,
 }
 
 impl StsErrorCode {
@@ -69,6 +76,9 @@ impl StsErrorCode {
             StsErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
             StsErrorCode::InvalidParameterValue => "InvalidParameterValue",
             StsErrorCode::InternalFailure => "InternalFailure",
+            StsErrorCode::InvalidRequest => "InvalidRequest",
+            StsErrorCode::RequestTimeout => "RequestTimeout",
+            StsErrorCode::ServiceUnavailable => "ServiceUnavailable",
         }
     }
 
@@ -85,8 +95,11 @@ impl StsErrorCode {
             | StsErrorCode::InvalidAction
             | StsErrorCode::IncompleteSignature
             | StsErrorCode::MalformedPolicyDocument
-            | StsErrorCode::InvalidParameterValue => 400,
+            | StsErrorCode::InvalidParameterValue
+            | StsErrorCode::InvalidRequest => 400,
+            StsErrorCode::RequestTimeout => 408,
             StsErrorCode::InternalFailure => 500,
+            StsErrorCode::ServiceUnavailable => 503,
         }
     }
 
@@ -286,6 +299,9 @@ impl StsError {
             | K::PayloadHashMismatch => StsErrorCode::SignatureDoesNotMatch,
             K::PresignedExpired | K::AccessDenied => StsErrorCode::AccessDenied,
             K::BodyTooLarge | K::BodyUnreadable => StsErrorCode::MalformedInput,
+            K::InvalidTarget => StsErrorCode::InvalidRequest,
+            K::BodyTimeout => StsErrorCode::RequestTimeout,
+            K::Overloaded => StsErrorCode::ServiceUnavailable,
             _ => StsErrorCode::IncompleteSignature,
         };
         Self::new(code, rejection.message())
@@ -315,6 +331,9 @@ impl fmt::Display for StsError {
             StsErrorCode::MalformedPolicyDocument => "malformed policy document",
             StsErrorCode::InvalidParameterValue => "invalid parameter value",
             StsErrorCode::InternalFailure => "internal failure",
+            StsErrorCode::InvalidRequest => "invalid request target",
+            StsErrorCode::RequestTimeout => "request timed out",
+            StsErrorCode::ServiceUnavailable => "service unavailable",
         })
     }
 }

@@ -54,7 +54,6 @@
 mod error;
 mod service;
 mod session;
-mod timestamps;
 mod token;
 mod wire;
 mod xml;

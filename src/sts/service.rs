@@ -14,12 +14,12 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
+use ipnet::IpNet;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::error::StsError;
 use super::session::{authorize_assume_role, AssumeRoleConnection};
-use super::timestamps::offset_date_time;
 use super::wire::StsRequest;
 use super::xml::{
     assume_role_response, error_response, get_caller_identity_response, new_request_id,
@@ -27,11 +27,14 @@ use super::xml::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, Rejection};
-use crate::policy::ConnectionInfo;
+use crate::policy::{source_ip, ConnectionInfo};
 use crate::principal::Principal;
 use crate::store::SharedStore;
+use crate::timestamps::offset_date_time;
 use crate::verifier::Verifier;
-use crate::verify::{RenderRejection, ResponseBody, ResponseFuture, VerifySigV4, VerifySigV4Layer};
+use crate::verify::{
+    BodyLimits, RenderRejection, ResponseBody, ResponseFuture, VerifySigV4, VerifySigV4Layer,
+};
 use crate::VerifierConfig;
 
 /// STS's clock-skew window (15 minutes; API Gateway's is 5).
@@ -81,6 +84,7 @@ pub struct StsHandler {
     store: SharedStore,
     clock: Arc<dyn Clock>,
     max_body_bytes: usize,
+    trusted_proxies: Arc<[IpNet]>,
 }
 
 impl fmt::Debug for StsHandler {
@@ -144,7 +148,10 @@ impl StsHandler {
                 let connection = parts
                     .extensions
                     .get::<ConnectionInfo>()
-                    .map(|c| AssumeRoleConnection::new(Some(c.peer.ip()), c.secure))
+                    .map(|c| {
+                        let ip = source_ip(parts, &self.trusted_proxies);
+                        AssumeRoleConnection::new(ip, c.secure)
+                    })
                     .unwrap_or_default();
                 let now = self.clock.now();
                 let (session, lifetime) =
@@ -232,6 +239,8 @@ impl StsService {
             clock: Arc::new(SystemClock),
             clock_skew: STS_CLOCK_SKEW,
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            body_limits: None,
         }
     }
 }
@@ -244,6 +253,8 @@ pub struct StsServiceBuilder {
     clock: Arc<dyn Clock>,
     clock_skew: Duration,
     max_body_bytes: usize,
+    trusted_proxies: Vec<IpNet>,
+    body_limits: Option<BodyLimits>,
 }
 
 impl fmt::Debug for StsServiceBuilder {
@@ -274,6 +285,21 @@ impl StsServiceBuilder {
         self
     }
 
+    /// Trusts `X-Forwarded-For` from these proxies for `aws:SourceIp` in trust policies
+    /// (default: none; the peer address is used), as
+    /// [`IamPolicy::with_trusted_proxies`](crate::IamPolicy::with_trusted_proxies) does.
+    pub fn trusted_proxies(mut self, proxies: Vec<IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The body deadlines and buffer budget of its signature layer (default:
+    /// [`BodyLimits::default`]).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.body_limits = Some(limits);
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<StsService, ConfigError> {
         let config = VerifierConfig::new(self.region, "sts")
@@ -284,10 +310,14 @@ impl StsServiceBuilder {
             store: self.store,
             clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
+            trusted_proxies: self.trusted_proxies.into(),
         };
-        let layer = VerifySigV4Layer::new(verifier)
+        let mut layer = VerifySigV4Layer::new(verifier)
             .with_shared_clock(self.clock)
             .with_renderer(StsRejections);
+        if let Some(limits) = self.body_limits {
+            layer = layer.with_body_limits(limits);
+        }
         Ok(StsService {
             inner: layer.layer(handler),
         })

@@ -6,13 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 use super::error::StsError;
-use super::timestamps::{offset_date_time, system_time, unix_seconds};
 use super::token::{NewSession, SessionClaims, TokenError, TokenKeyring};
 use super::wire::{check_duration, same_tag_key, AssumeRoleParams, Tag};
 use crate::credentials::{KeyError, KeyRequest, ResolvedKey};
 use crate::iam::{evaluate_trust_with_session, Caller, Policy, PolicyKind, RequestContext};
 use crate::principal::{Principal, PrincipalType, SessionInfo};
 use crate::store::IdentityStore;
+use crate::timestamps::{offset_date_time, system_time, unix_seconds};
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
 const TAG_SESSION: &str = "sts:TagSession";

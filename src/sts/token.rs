@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::error::StsError;
-use super::timestamps::is_representable;
 use super::wire::Tag;
+use crate::timestamps::is_representable;
 
 const TOKEN_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;

@@ -75,7 +75,12 @@ impl Stack {
             .with_body_limits(config.body_limits(budget))
             .layer(upstream.clone());
         let sts = if config.sts.enabled {
-            Some(StsService::builder(store, config.api.region.clone()).build()?)
+            Some(
+                StsService::builder(store, config.api.region.clone())
+                    .trusted_proxies(config.trusted_proxies()?)
+                    .body_limits(config.body_limits(budget))
+                    .build()?,
+            )
         } else {
             None
         };

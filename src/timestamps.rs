@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 /// `t` as an `OffsetDateTime` (UTC), or `None` outside the years -9999 to 9999.
-pub(super) fn offset_date_time(t: SystemTime) -> Option<OffsetDateTime> {
+pub(crate) fn offset_date_time(t: SystemTime) -> Option<OffsetDateTime> {
     let nanos = match t.duration_since(UNIX_EPOCH) {
         Ok(after) => i128::try_from(after.as_nanos()).ok()?,
         Err(before) => i128::try_from(before.duration().as_nanos())
@@ -22,13 +22,13 @@ pub(super) fn offset_date_time(t: SystemTime) -> Option<OffsetDateTime> {
 }
 
 /// Whether `secs` after the Unix epoch is within the years -9999 to 9999.
-pub(super) fn is_representable(secs: i64) -> bool {
+pub(crate) fn is_representable(secs: i64) -> bool {
     OffsetDateTime::from_unix_timestamp(secs).is_ok()
 }
 
 /// The `SystemTime` `secs` after the Unix epoch, or `None` when that time is outside the years
 /// -9999 to 9999 (or outside what the platform's `SystemTime` holds).
-pub(super) fn system_time(secs: i64) -> Option<SystemTime> {
+pub(crate) fn system_time(secs: i64) -> Option<SystemTime> {
     if !is_representable(secs) {
         return None;
     }
@@ -42,7 +42,7 @@ pub(super) fn system_time(secs: i64) -> Option<SystemTime> {
 
 /// Whole seconds from the Unix epoch to `t`, rounded down, saturating at the ends of `i64`:
 /// enough for comparing `t` with an expiry, however far out `t` is.
-pub(super) fn unix_seconds(t: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
         Err(before) => {
