@@ -31,19 +31,27 @@
 //!
 //! ## What is checked, in order
 //!
-//! Each rejection is a 403 with API Gateway's JSON body and `x-amzn-ErrorType` unless noted:
-//! missing authentication; both header and query auth; malformed header; missing parts;
+//! First, before authentication, the request target: a path that servers could read in
+//! different ways (`\`, `%5C`, `%25`, `;`, control characters, `CONNECT`, `OPTIONS *`, two
+//! `Host` headers …) is a 400; the rest is normalised once, and that path is what the policy
+//! judges and the inner service receives (see [`judge_path`]).
+//!
+//! Then each rejection is a 403 with API Gateway's JSON body and `x-amzn-ErrorType` unless
+//! noted: missing authentication; both header and query auth; malformed header; missing parts;
 //! unsupported algorithm; duplicate parameters; `X-Amz-Expires` out of `1..=604800`; `host` not
 //! signed; malformed date; clock skew (±5 minutes by default); malformed credential; wrong
 //! region, service, terminator or date in the scope; expired presigned URL; unknown key or bad
 //! session token; expired token; signature mismatch (constant-time); payload hash mismatch.
-//! A body over the limit is a 413; a failing key provider a 500, never a 403.
+//! A body over the limit is a 413; a body that stalls a 408; a malformed one a 400; when the
+//! process-wide budget for buffered bodies is spent, a 503; a failing key provider a 500,
+//! never a 403.
 //!
 //! ## Feature flags
 //!
 //! | feature | default | what |
 //! |---|---|---|
-//! | `axum` | yes | `Principal` as an axum extractor (`FromRequestParts`, `OptionalFromRequestParts`) |
+//! | `axum` | yes | `Principal` as an axum extractor (`FromRequestParts`, `OptionalFromRequestParts`); turns on `tokio` |
+//! | `tokio` | via `axum` | `TokioTimer`, the layer's default timer for the body-read deadlines |
 //!
 //! ## Security considerations
 //!
@@ -56,6 +64,12 @@
 //!   never by default.
 //! * **TLS.** SigV4 authenticates; it does not encrypt. Serve over TLS, or behind a proxy that
 //!   terminates it.
+//! * **Paths.** The path the policy judged is the path the inner service routes: the layer
+//!   refuses targets servers read differently and hands on the normalised one ([`judge_path`]).
+//! * **Memory.** A body is never read before the signature is proven when a signed
+//!   `x-amz-content-sha256` declares its hash; bodies that must be read whole first are bounded
+//!   by `max_body_bytes` and a process-wide [`BufferBudget`]; every body by the deadlines of
+//!   [`BodyLimits`], which need a [`Timer`] (the `tokio` feature's, by default).
 //! * **Secrets** are zeroed on drop and never printed (`Debug` shows `***`); the expected
 //!   signature is never logged or returned (unless the opt-in mismatch detail is on, which shows
 //!   the canonical request, never a key).
