@@ -2,7 +2,9 @@
 //!
 //! Usable without tower. [`Verifier::verify`] does everything for a buffered body; the staged
 //! API ([`Verifier::check`] then [`Checked::finish`]) lets a framework fetch the key and read the
-//! body only once the cheap checks have passed.
+//! body only once the cheap checks have passed. The request-target rules (row 0 of the
+//! rejection table) and the body limits belong to the layer: without it, judge the path with
+//! [`judge_path`](crate::judge_path) before authorizing on it.
 //!
 //! ```
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -44,7 +44,9 @@ impl ConnLimits {
     /// soft value raised to the hard one first, as nginx's `worker_rlimit_nofile` would).
     pub(crate) fn from_config(limits: &LimitsSection) -> Self {
         let max_connections = limits.max_connections.unwrap_or_else(|| {
-            let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+            let files = rlimit::increase_nofile_limit(u64::MAX)
+                .or_else(|_| rlimit::Resource::NOFILE.get().map(|(soft, _)| soft))
+                .unwrap_or(1024);
             usize::try_from(files / 10 * 8).unwrap_or(usize::MAX).max(1)
         });
         Self {
