@@ -112,7 +112,15 @@ pub(crate) fn parse<'a>(
             }
             Ok(params)
         }
-        (None, true) => parse_query(pairs, expires),
+        (None, true) => {
+            let mut params = parse_query(pairs, expires)?;
+            // A token sent as a header with a presigned URL still counts: a long-term key
+            // with any token is refused.
+            if params.security_token.is_none() {
+                params.security_token = header_str(parts, &X_AMZ_SECURITY_TOKEN_HEADER);
+            }
+            Ok(params)
+        }
     }
 }
 

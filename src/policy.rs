@@ -56,7 +56,8 @@ impl ConnectionInfo {
 /// is not a trusted proxy. An entry that is not an address ends the walk (what lies left of it
 /// came from whoever sent the garbage) and the last trusted hop reached is the answer.
 pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectionInfo>()?.peer.ip();
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare canonical forms.
+    let peer = parts.extensions.get::<ConnectionInfo>()?.peer.ip().to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -72,6 +73,7 @@ pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
         let Some(ip) = std::str::from_utf8(entry)
             .ok()
             .and_then(|e| e.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
         else {
             break;
         };

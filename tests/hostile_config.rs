@@ -492,3 +492,57 @@ mod logged_once {
         );
     }
 }
+
+/// `[limits]` values that could never work are refused at load, naming the key.
+#[test]
+fn impossible_limits_are_refused() {
+    let cases = [
+        (
+            "[limits]\nbuffer_budget_bytes = 100\n",
+            "limits.buffer_budget_bytes: must be at least auth.max_body_bytes (10485760): a body that size could never be read",
+        ),
+        (
+            "[limits]\nheader_read_timeout_seconds = 0\n",
+            "limits.header_read_timeout_seconds: must be between 1 and 86400 seconds, got 0",
+        ),
+        (
+            "[limits]\nbody_total_timeout_seconds = 86401\n",
+            "limits.body_total_timeout_seconds: must be between 1 and 86400 seconds, got 86401",
+        ),
+        (
+            "[limits]\nmax_connections = 0\n",
+            "limits.max_connections: must be at least 1 (leave it out for 80 % of the open-file limit)",
+        ),
+        (
+            "[limits]\nmax_connections_per_peer = 0\n",
+            "limits.max_connections_per_peer: must be at least 1",
+        ),
+    ];
+    for (tail, want) in cases {
+        let config = GatewayConfig::from_toml(&format!("{HEAD}{tail}")).unwrap();
+        let error = config.validate().unwrap_err();
+        assert_eq!(error.to_string(), want, "{tail}");
+    }
+}
+
+/// An upstream with user information or a query is refused without repeating the password.
+#[test]
+fn upstream_credentials_and_queries_are_refused() {
+    let config = |upstream: &str| {
+        GatewayConfig::from_toml(&format!("upstream = \"{upstream}\"\n{HEAD}")).unwrap()
+    };
+    let error = config("http://user:pw-s3cret@127.0.0.1:3000/")
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "upstream: must not contain user information (user:password@); the upstream is reached without credentials"
+    );
+    assert!(!format!("{error:?}").contains("pw-s3cret"));
+    let error = config("http://127.0.0.1:3000/?a=b").validate().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "upstream: \"http://127.0.0.1:3000/?a=b\" must not have a query or a fragment: requests bring their own"
+    );
+    config("http://127.0.0.1:3000/base").validate().unwrap();
+}

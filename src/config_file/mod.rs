@@ -520,6 +520,15 @@ impl GatewayConfig {
             check_upstream(upstream)?;
         }
         self.limits.validate()?;
+        if self.limits.buffer_budget_bytes < self.auth.max_body_bytes {
+            return Err(ConfigFileError::new(
+                "limits.buffer_budget_bytes",
+                format!(
+                    "must be at least auth.max_body_bytes ({}): a body that size could never be read",
+                    self.auth.max_body_bytes
+                ),
+            ));
+        }
         self.verifier_config()?;
         self.trusted_proxies()?;
         self.resource_policy()?;

@@ -241,8 +241,9 @@ impl BodyLimits {
 pub(crate) struct Deadlines {
     timer: Arc<dyn Timer>,
     idle: Duration,
-    idle_end: Instant,
-    total_end: Instant,
+    /// `None`: beyond what the clock can represent, i.e. never.
+    idle_end: Option<Instant>,
+    total_end: Option<Instant>,
     sleep: Option<(Instant, Sleep)>,
 }
 
@@ -251,8 +252,8 @@ impl Deadlines {
         let now = timer.now();
         Self {
             idle: limits.idle_timeout,
-            idle_end: now.checked_add(limits.idle_timeout).unwrap_or(now),
-            total_end: now.checked_add(limits.total_timeout).unwrap_or(now),
+            idle_end: now.checked_add(limits.idle_timeout),
+            total_end: now.checked_add(limits.total_timeout),
             timer,
             sleep: None,
         }
@@ -260,14 +261,17 @@ impl Deadlines {
 
     /// A piece of the body arrived: the idle deadline moves.
     pub(crate) fn progress(&mut self) {
-        let now = self.timer.now();
-        self.idle_end = now.checked_add(self.idle).unwrap_or(now);
+        self.idle_end = self.timer.now().checked_add(self.idle);
     }
 
     /// Ready once a deadline has passed.
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            let deadline = self.idle_end.min(self.total_end);
+            let deadline = match (self.idle_end, self.total_end) {
+                (Some(idle), Some(total)) => idle.min(total),
+                (Some(one), None) | (None, Some(one)) => one,
+                (None, None) => return Poll::Pending,
+            };
             match &mut self.sleep {
                 Some((until, sleep)) => {
                     if sleep.as_mut().poll(cx).is_pending() {
