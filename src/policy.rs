@@ -57,7 +57,12 @@ impl ConnectionInfo {
 /// came from whoever sent the garbage) and the last trusted hop reached is the answer.
 pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
     // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare canonical forms.
-    let peer = parts.extensions.get::<ConnectionInfo>()?.peer.ip().to_canonical();
+    let peer = parts
+        .extensions
+        .get::<ConnectionInfo>()?
+        .peer
+        .ip()
+        .to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
