@@ -3,7 +3,7 @@
 //! Shows:
 //! * the layer in front of a whole `Router`, with demo keys from `StaticKeys`;
 //! * the `Principal` extractor in handlers;
-//! * an `IamPolicy` hook with two small identity policies — alice may `GET` anything and
+//! * an `IamAuthorizer` hook with two small identity policies — alice may `GET` anything and
 //!   `POST /echo`, but only from loopback (`aws:SourceIp`); bob may only `GET`;
 //! * `ConnectionInfo` inserted from axum's `ConnectInfo`, which is what gives the policy its
 //!   `aws:SourceIp`. Without it, alice's condition could never match and she would be denied.
@@ -35,7 +35,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    ConnectionInfo, IamPolicy, Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
+    ConnectionInfo, IamAuthorizer, Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
 #[path = "support/smoke.rs"]
@@ -94,7 +94,7 @@ fn app() -> Result<Router, BoxError> {
     // the stage name only exist in ARNs and policies, not in the URL.
     let api = ApiContext::new(REGION, "123456789012", "local-api");
     let identity = |json: &str| Policy::parse(json, PolicyKind::Identity, Some(&api));
-    let iam = IamPolicy::new(api.clone(), "prod")
+    let iam = IamAuthorizer::new(api.clone(), "prod")
         .with_identity_policies(ALICE_ARN, vec![identity(ALICE_POLICY)?])
         .with_identity_policies(BOB_ARN, vec![identity(BOB_POLICY)?]);
 

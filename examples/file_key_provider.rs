@@ -15,7 +15,7 @@
 //!   failed, not the caller, so the caller is not told their key is bad.
 //!
 //! The provider only says who signed. What they may do is still decided by the layer's policy
-//! hook — here an `IamPolicy` whose resource policy reads the principal's tags from the file
+//! hook — here an `IamAuthorizer` whose resource policy reads the principal's tags from the file
 //! (`aws:PrincipalTag/role`): everyone may `GET`, only writers may `POST`.
 //!
 //! ```text
@@ -43,7 +43,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    IamPolicy, KeyError, KeyRequest, Principal, ProvideKey, ProvideKeyFuture, ResolvedKey,
+    IamAuthorizer, KeyError, KeyRequest, Principal, ProvideKey, ProvideKeyFuture, ResolvedKey,
     Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
@@ -157,7 +157,7 @@ fn app(keys: FileKeys) -> Result<Router, BoxError> {
     let verifier = Verifier::new(VerifierConfig::new(REGION, SERVICE), keys)?;
     let api = ApiContext::new(REGION, "123456789012", "local-api");
     let policy = Policy::parse(RESOURCE_POLICY, PolicyKind::Resource, Some(&api))?;
-    let iam = IamPolicy::new(api, "prod").with_resource_policy(policy);
+    let iam = IamAuthorizer::new(api, "prod").with_resource_policy(policy);
     Ok(Router::new()
         .route(
             "/notes",

@@ -259,15 +259,36 @@ impl StdError for Rejection {
     }
 }
 
-/// A configuration mistake, found when the verifier, layer or signer is built.
+/// Which setting a [`ConfigError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// `regions` is empty or names an empty region.
+    Regions,
+    /// `services` is empty or names an empty service.
+    Services,
+    /// `clock_skew` is over a week.
+    ClockSkew,
+    /// `signing_key_cache` holds no key.
+    SigningKeyCache,
+}
+
+/// A configuration mistake, found when the verifier, layer or signer is built (never at request
+/// time). `Display` says what is wrong; [`ConfigError::kind`] which setting.
 #[derive(Clone, Debug)]
 pub struct ConfigError {
-    what: Cow<'static, str>,
+    kind: ConfigErrorKind,
+    what: &'static str,
 }
 
 impl ConfigError {
-    pub(crate) fn new(what: impl Into<Cow<'static, str>>) -> Self {
-        Self { what: what.into() }
+    pub(crate) fn new(kind: ConfigErrorKind, what: &'static str) -> Self {
+        Self { kind, what }
+    }
+
+    /// Which setting is wrong.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
     }
 }
 

@@ -76,67 +76,65 @@
 //!
 //! [tower]: https://docs.rs/tower
 
-mod auth;
-mod canonical;
 mod clock;
-mod config;
-#[cfg(feature = "config")]
-pub mod config_file;
 mod credentials;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
 pub mod iam;
-mod iam_policy;
-mod key_cache;
-mod key_provider_cache;
-mod now_or_later;
 mod policy;
 mod principal;
-mod scope;
 pub mod sign;
-mod signing_key;
+mod sigv4;
+#[cfg(feature = "iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
 pub mod store;
+#[cfg(feature = "sts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sts")))]
 pub mod sts;
-mod target;
-mod timestamps;
-mod verifier;
 pub mod verify;
 
-pub use auth::{credential_service, AuthLocation};
-pub use canonical::{normalize_path, normalize_resource_path};
-pub use clock::{Clock, FixedClock, SystemClock};
-pub use config::{
-    ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedExpires,
-    PresignedPayload, UnsignedPayload, VerifierConfig,
-};
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub use clock::FixedClock;
+pub use clock::{Clock, SystemClock};
 pub use credentials::{
-    provide_key_fn, KeyError, KeyErrorKind, KeyRequest, ProvideKey, ProvideKeyFn, ProvideKeyFuture,
-    ResolvedKey, SecretKey, StaticKeys,
+    provide_key_fn, CacheSettings, CachingKeys, KeyError, KeyErrorKind, KeyRequest, ProvideKey,
+    ProvideKeyFn, ProvideKeyFuture, ResolvedKey, SecretKey, StaticKeys,
 };
-pub use error::{ConfigError, Rejection, RejectionKind};
+pub use error::{ConfigError, ConfigErrorKind, Rejection, RejectionKind};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingPrincipal;
-pub use iam_policy::{IamPolicy, IdentityPolicies};
-pub use key_provider_cache::{CacheSettings, CachingKeys};
+#[cfg(feature = "iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
+pub use policy::{IamAuthorizer, IdentityPolicies};
 pub use policy::{
     AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
     PolicyRequest,
 };
 pub use principal::{Principal, PrincipalType, SessionInfo};
-pub use scope::CredentialScope;
-pub use sign::{
-    ClientPayload, ContentSha256Header, Credentials, SessionTokenMode, SignError, SignSigV4,
-    SignSigV4Layer, SignablePayload, Signer, SigningSettings,
+pub use sign::layer::{
+    ClientPayload, SignSigV4, SignSigV4Layer, SignSigV4Passthrough, SignSigV4PassthroughLayer,
 };
-pub use signing_key::SigningKey;
-pub use target::{judge_path, EncodedSlash, InvalidTarget, TargetRules};
-pub use verifier::{
-    payload_hash, Checked, Payload, PayloadCoverage, Verified, Verifier, UNSIGNED_PAYLOAD,
+pub use sign::signer::{
+    ContentSha256Header, Credentials, SessionTokenMode, SignError, SignErrorKind, SignablePayload,
+    Signer, SigningSettings,
 };
+pub use sigv4::parse::{credential_service, AuthLocation};
+pub use sigv4::scope::CredentialScope;
+pub use sigv4::settings::{
+    ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedExpires,
+    PresignedPayload, UnsignedPayload, VerifierConfig,
+};
+pub use sigv4::target::{judge_path, EncodedSlash, InvalidTarget, TargetRules};
+pub use sigv4::verifier::{Checked, Payload, PayloadCoverage, Verified, Verifier};
+pub use verify::layer::VerifySigV4Layer;
 #[cfg(feature = "tokio")]
-pub use verify::TokioTimer;
-pub use verify::{
-    ApiGatewayRejections, BodyError, BodyErrorKind, BodyLimits, BufferBudget, RenderRejection,
-    RequestBody, ResponseBody, Sleep, Timer, VerifySigV4, VerifySigV4Layer,
-};
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use verify::limits::TokioTimer;
+pub use verify::limits::{BodyLimits, BufferBudget, Sleep, Timer};
+pub use verify::response::{ApiGatewayRejections, RenderRejection};
+pub use verify::service::VerifySigV4;

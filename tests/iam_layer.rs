@@ -20,7 +20,7 @@ use support::*;
 use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    FixedClock, IamPolicy, Principal, RequestBody, SessionInfo, StaticKeys, Verifier,
+    FixedClock, IamAuthorizer, Principal, RequestBody, SessionInfo, StaticKeys, Verifier,
     VerifierConfig, VerifySigV4Layer,
 };
 
@@ -78,7 +78,7 @@ fn resource(p: &str) -> Policy {
     Policy::parse(p, PolicyKind::Resource, Some(&api())).unwrap()
 }
 
-async fn get_root(hook: IamPolicy, akid: &str, token: Option<&str>) -> (StatusCode, String) {
+async fn get_root(hook: IamAuthorizer, akid: &str, token: Option<&str>) -> (StatusCode, String) {
     let verifier = Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), keys()).unwrap();
     let mut req = header_get("api.example.com", "/", akid);
     if let Some(t) = token {
@@ -111,8 +111,8 @@ async fn get_root(hook: IamPolicy, akid: &str, token: Option<&str>) -> (StatusCo
     (status, body)
 }
 
-fn base() -> IamPolicy {
-    IamPolicy::new(api(), "prod")
+fn base() -> IamAuthorizer {
+    IamAuthorizer::new(api(), "prod")
 }
 
 const ALLOW_VALID: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::098765432109:user/api-exe-valid"},"Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:apiid/prod/GET/"}]}"#;

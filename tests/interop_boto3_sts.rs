@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::store::{IdentityStore, Role, SharedStore, User};
 use tower_sigv4::sts::{StsService, TokenKeyring};
-use tower_sigv4::{IamPolicy, Principal, Verifier, VerifierConfig, VerifySigV4Layer};
+use tower_sigv4::{IamAuthorizer, Principal, Verifier, VerifierConfig, VerifySigV4Layer};
 
 const ALICE: &str = "arn:aws:iam::111111111111:user/alice";
 const CAROL: &str = "arn:aws:iam::222222222222:user/carol";
@@ -129,7 +129,7 @@ async fn servers(store: &SharedStore) -> (SocketAddr, SocketAddr) {
         store.clone(),
     )
     .unwrap();
-    let hook = IamPolicy::new(
+    let hook = IamAuthorizer::new(
         ApiContext::new("us-east-1", "111111111111", "apiid"),
         "prod",
     )

@@ -21,7 +21,7 @@ use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::store::{IdentityStore, Role, SharedStore, User};
 use tower_sigv4::sts::{StsService, TokenKeyring};
 use tower_sigv4::{
-    Credentials, FixedClock, IamPolicy, Principal, RequestBody, SignablePayload, Signer, Verifier,
+    Credentials, FixedClock, IamAuthorizer, Principal, RequestBody, SignablePayload, Signer, Verifier,
     VerifierConfig, VerifySigV4Layer,
 };
 
@@ -289,7 +289,7 @@ async fn call_api_as(
         store.clone(),
     )
     .unwrap();
-    let hook = IamPolicy::new(api(), "prod").with_identity_source(store.clone());
+    let hook = IamAuthorizer::new(api(), "prod").with_identity_source(store.clone());
     let service = VerifySigV4Layer::new(verifier)
         .with_clock(FixedClock::new(now))
         .with_policy(hook)

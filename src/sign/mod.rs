@@ -1,13 +1,9 @@
-//! Signing: the sans-IO [`Signer`] (header auth and presigned URLs) and a client-side tower
-//! layer, [`SignSigV4Layer`]. The canonical request is the verifier's own implementation.
+//! What the signing client layer, [`SignSigV4Layer`](crate::SignSigV4Layer), hands on and
+//! returns: the [`SignedBody`] of a signed request and the layer's [`ResponseFuture`].
 
 mod body;
-mod layer;
-mod signer;
+pub(crate) mod layer;
+pub(crate) mod signer;
 
 pub use body::SignedBody;
-pub use layer::{BoxError, ClientPayload, SignSigV4, SignSigV4Layer};
-pub use signer::{
-    ContentSha256Header, Credentials, SessionTokenMode, SignError, SignablePayload, Signer,
-    SigningSettings,
-};
+pub use layer::{PassthroughFuture, ResponseFuture};

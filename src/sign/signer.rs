@@ -7,12 +7,12 @@ use http::header::{HeaderName, HeaderValue, AUTHORIZATION, HOST};
 use http::request::Parts;
 use http::Uri;
 
-use crate::auth;
-use crate::canonical::{self, hex32, CanonicalRequest, UNSIGNED_PAYLOAD};
-use crate::config::{PathNormalization, PercentEncoding};
+use crate::sigv4::parse;
+use crate::sigv4::canonical::{self, hex32, CanonicalRequest, UNSIGNED_PAYLOAD};
+use crate::sigv4::settings::{PathNormalization, PercentEncoding};
 use crate::credentials::SecretKey;
-use crate::scope::{self, ALGORITHM};
-use crate::signing_key::SigningKey;
+use crate::sigv4::scope::{self, ALGORITHM};
+use crate::sigv4::signing_key::SigningKey;
 
 /// Credentials to sign with. `Debug` hides the secret and the token.
 #[derive(Clone)]
@@ -145,10 +145,51 @@ impl SigningSettings {
     }
 }
 
-/// Why a request could not be signed.
+/// What kind of mistake kept a request from being signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignErrorKind {
+    /// The request names no host (no `Host` header, no authority in its URI).
+    NoHost,
+    /// A value cannot be a header value (an access key id or session token with control
+    /// characters, say).
+    InvalidHeaderValue,
+    /// A presigned URL's expiry is not between 1 second and 7 days.
+    InvalidExpiry,
+    /// The presigned URL could not be built from the request's URI.
+    InvalidUri,
+    /// The body could not be read (the client layer buffers it to hash it).
+    Body,
+    /// The inner service failed (client layer).
+    Service,
+}
+
+/// Why a request could not be signed (or, in the client layer, sent): [`SignError::kind`]
+/// says which; `Display` says what, never a secret.
 #[derive(Debug)]
 pub struct SignError {
+    kind: SignErrorKind,
     what: &'static str,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl SignError {
+    /// What kind of mistake.
+    pub fn kind(&self) -> SignErrorKind {
+        self.kind
+    }
+
+    pub(crate) fn with_source(
+        kind: SignErrorKind,
+        what: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        Self {
+            kind,
+            what,
+            source: Some(source),
+        }
+    }
 }
 
 impl fmt::Display for SignError {
@@ -157,10 +198,20 @@ impl fmt::Display for SignError {
     }
 }
 
-impl std::error::Error for SignError {}
+impl std::error::Error for SignError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
-fn err(what: &'static str) -> SignError {
-    SignError { what }
+fn err(kind: SignErrorKind, what: &'static str) -> SignError {
+    SignError {
+        kind,
+        what,
+        source: None,
+    }
 }
 
 /// Signs requests (sans-IO): adds `X-Amz-Date`, the session token and `Authorization`, or
@@ -265,7 +316,7 @@ impl Signer {
             }
         }
         let key = SigningKey::derive(
-            self.credentials.secret.expose_secret(),
+            self.credentials.secret.expose_secret().as_bytes(),
             date,
             &self.region,
             &self.service,
@@ -334,11 +385,11 @@ impl Signer {
         parts.headers.remove(AUTHORIZATION);
         parts.headers.insert(
             HeaderName::from_static("x-amz-date"),
-            HeaderValue::from_str(&amz_date).map_err(|_| err("invalid date"))?,
+            HeaderValue::from_str(&amz_date).map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid date"))?,
         );
         if let Some(token) = &self.credentials.session_token {
             let mut v = HeaderValue::from_str(token)
-                .map_err(|_| err("session token is not a valid header value"))?;
+                .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "session token is not a valid header value"))?;
             v.set_sensitive(true);
             parts
                 .headers
@@ -347,13 +398,13 @@ impl Signer {
         if self.settings.content_sha256 == ContentSha256Header::Include {
             parts.headers.insert(
                 HeaderName::from_static("x-amz-content-sha256"),
-                HeaderValue::from_str(&payload_hash).map_err(|_| err("invalid payload hash"))?,
+                HeaderValue::from_str(&payload_hash).map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid payload hash"))?,
             );
         }
         let signed_headers = self.signed_header_names(parts, false);
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         canonical::sort_pairs(&mut pairs);
-        let host = host_of(parts).ok_or_else(|| err("request has no host"))?;
+        let host = host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
         let creq = CanonicalRequest {
             method: parts.method.as_str(),
             path: canonical::canonical_path(
@@ -374,7 +425,7 @@ impl Signer {
             self.credentials.access_key_id, self.region, self.service
         );
         let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| err("access key id is not a valid header value"))?;
+            .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "access key id is not a valid header value"))?;
         value.set_sensitive(true);
         drop(pairs);
         parts.headers.insert(AUTHORIZATION, value);
@@ -390,8 +441,8 @@ impl Signer {
         time: SystemTime,
     ) -> Result<Uri, SignError> {
         let secs = expires.as_secs();
-        if secs == 0 || secs > auth::MAX_EXPIRES {
-            return Err(err("expiry must be between 1 second and 7 days"));
+        if secs == 0 || secs > parse::MAX_EXPIRES {
+            return Err(err(SignErrorKind::InvalidExpiry, "expiry must be between 1 second and 7 days"));
         }
         let amz_date = scope::format_amz_date(time);
         let date = amz_date.get(..8).unwrap_or_default().to_owned();
@@ -403,15 +454,15 @@ impl Signer {
         );
         let enc = |s: &str| canonical::encode_component(s.as_bytes());
         let mut added = vec![
-            (auth::X_AMZ_ALGORITHM, ALGORITHM.to_owned()),
-            (auth::X_AMZ_CREDENTIAL, enc(&credential)),
-            (auth::X_AMZ_DATE, amz_date.clone()),
-            (auth::X_AMZ_EXPIRES, secs.to_string()),
-            (auth::X_AMZ_SIGNED_HEADERS, enc(&signed_headers)),
+            (parse::X_AMZ_ALGORITHM, ALGORITHM.to_owned()),
+            (parse::X_AMZ_CREDENTIAL, enc(&credential)),
+            (parse::X_AMZ_DATE, amz_date.clone()),
+            (parse::X_AMZ_EXPIRES, secs.to_string()),
+            (parse::X_AMZ_SIGNED_HEADERS, enc(&signed_headers)),
         ];
         let token = self.credentials.session_token.as_deref().map(enc);
         if let (Some(t), SessionTokenMode::Signed) = (&token, self.settings.session_token) {
-            added.push((auth::X_AMZ_SECURITY_TOKEN, t.clone()));
+            added.push((parse::X_AMZ_SECURITY_TOKEN, t.clone()));
         }
         let original = parts.uri.query().unwrap_or_default();
         let mut query = original.to_owned();
@@ -425,7 +476,7 @@ impl Signer {
         }
         let mut pairs = canonical::query_pairs(&query);
         canonical::sort_pairs(&mut pairs);
-        let host = host_of(parts).ok_or_else(|| err("request has no host"))?;
+        let host = host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
         let creq = CanonicalRequest {
             method: parts.method.as_str(),
             path: canonical::canonical_path(
@@ -443,9 +494,9 @@ impl Signer {
         let signature = self.signature(&creq, &amz_date, &date);
         drop(pairs);
         if let (Some(t), SessionTokenMode::Unsigned) = (&token, self.settings.session_token) {
-            query.push_str(&format!("&{}={t}", auth::X_AMZ_SECURITY_TOKEN));
+            query.push_str(&format!("&{}={t}", parse::X_AMZ_SECURITY_TOKEN));
         }
-        query.push_str(&format!("&{}={signature}", auth::X_AMZ_SIGNATURE));
+        query.push_str(&format!("&{}={signature}", parse::X_AMZ_SIGNATURE));
         let mut builder = Uri::builder();
         if let Some(s) = parts.uri.scheme() {
             builder = builder.scheme(s.clone());
@@ -456,6 +507,6 @@ impl Signer {
         builder
             .path_and_query(format!("{}?{query}", parts.uri.path()))
             .build()
-            .map_err(|_| err("could not build the presigned URL"))
+            .map_err(|_| err(SignErrorKind::InvalidUri, "could not build the presigned URL"))
     }
 }

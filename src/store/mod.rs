@@ -9,7 +9,7 @@
 //! use tower_sigv4::iam::{Policy, PolicyKind};
 //! use tower_sigv4::store::{IdentityStore, Role, SharedStore, User};
 //! use tower_sigv4::sts::TokenKeyring;
-//! use tower_sigv4::{IamPolicy, Verifier, VerifierConfig};
+//! use tower_sigv4::{IamAuthorizer, Verifier, VerifierConfig};
 //!
 //! let invoke = Policy::parse(
 //!     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#,
@@ -39,7 +39,7 @@
 //! // The same handle resolves keys (long-term and temporary) and identity policies.
 //! let verifier = Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), store.clone())?;
 //! let api = tower_sigv4::iam::ApiContext::new("us-east-1", "123456789012", "apiid");
-//! let hook = IamPolicy::new(api, "prod").with_identity_source(store);
+//! let hook = IamAuthorizer::new(api, "prod").with_identity_source(store);
 //! # let _ = (verifier, hook);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

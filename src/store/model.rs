@@ -11,7 +11,6 @@ use crate::credentials::{KeyError, KeyRequest, ResolvedKey, SecretKey, StaticKey
 use crate::iam::{Policy, PolicyKind};
 
 use crate::principal::Principal;
-use crate::sts::{self, TokenKeyring};
 
 /// The default `MaxSessionDuration` of a role (one hour), as in IAM.
 pub const DEFAULT_MAX_SESSION: Duration = Duration::from_secs(3600);
@@ -271,9 +270,10 @@ impl Role {
     }
 }
 
-/// Accounts, users, roles and the session-token keyring: the model behind
-/// [`SharedStore`](super::SharedStore)'s key provider, the IAM hook's identity policies and
-/// the STS service. Immutable once built; reloading builds a new one.
+/// Accounts, users and roles: the model behind [`SharedStore`](super::SharedStore)'s key
+/// provider, the IAM authorizer's identity policies and the STS service. Immutable once built;
+/// reloading builds a new one. Temporary credentials are not the store's business: the STS
+/// module's `SessionKeys` opens their tokens around any key provider.
 #[derive(Clone, Default)]
 pub struct IdentityStore {
     users: HashMap<String, Arc<User>>,
@@ -281,7 +281,6 @@ pub struct IdentityStore {
     policies: HashMap<String, Arc<[Policy]>>,
     keys: StaticKeys,
     key_count: usize,
-    keyring: Option<Arc<TokenKeyring>>,
 }
 
 impl fmt::Debug for IdentityStore {
@@ -290,7 +289,6 @@ impl fmt::Debug for IdentityStore {
             .field("users", &self.users.len())
             .field("roles", &self.roles.len())
             .field("access_keys", &self.key_count)
-            .field("keyring", &self.keyring)
             .finish()
     }
 }
@@ -341,25 +339,9 @@ impl IdentityStore {
         self.policies.get(principal_arn).cloned()
     }
 
-    /// The keyring that mints and opens session tokens, if STS is enabled.
-    pub fn token_keyring(&self) -> Option<&TokenKeyring> {
-        self.keyring.as_deref()
-    }
-
-    /// Resolves an access key: a user's long-term key, or temporary credentials whose
-    /// session token opens with the keyring.
+    /// Resolves an access key: a user's long-term key (refused with any session token).
     pub fn resolve_key(&self, request: &KeyRequest<'_>) -> Result<ResolvedKey, KeyError> {
-        match self.keys.resolve(request) {
-            Err(e) if e.kind() == crate::credentials::KeyErrorKind::UnknownKey => {}
-            other => return other,
-        }
-        match (&self.keyring, request.session_token()) {
-            (Some(keyring), Some(_)) => sts::resolve_session_key(keyring, request),
-            (_, None) if request.access_key_id().starts_with("ASIA") => {
-                Err(KeyError::invalid_token())
-            }
-            _ => Err(KeyError::unknown_key()),
-        }
+        self.keys.resolve(request)
     }
 }
 
@@ -368,7 +350,6 @@ impl IdentityStore {
 pub struct IdentityStoreBuilder {
     users: Vec<User>,
     roles: Vec<Role>,
-    keyring: Option<Arc<TokenKeyring>>,
 }
 
 impl IdentityStoreBuilder {
@@ -384,18 +365,9 @@ impl IdentityStoreBuilder {
         self
     }
 
-    /// Sets the keyring that mints and opens session tokens (enables temporary credentials).
-    pub fn token_keyring(mut self, keyring: impl Into<Arc<TokenKeyring>>) -> Self {
-        self.keyring = Some(keyring.into());
-        self
-    }
-
     /// Checks and builds the store.
     pub fn build(self) -> Result<IdentityStore, StoreError> {
-        let mut store = IdentityStore {
-            keyring: self.keyring,
-            ..IdentityStore::default()
-        };
+        let mut store = IdentityStore::default();
         let mut keys = StaticKeys::new();
         let mut key_owner: HashMap<String, String> = HashMap::new();
         for user in self.users {

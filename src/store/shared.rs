@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use super::model::IdentityStore;
 use crate::credentials::{KeyRequest, ProvideKey, ProvideKeyFuture};
 use crate::iam::Policy;
-use crate::iam_policy::IdentityPolicies;
+use crate::policy::IdentityPolicies;
 
 /// A handle on the current [`IdentityStore`], cheap to clone, shared by the key provider,
 /// the IAM hook and the STS service.

@@ -20,6 +20,8 @@ use tower_service::Service;
 
 use super::error::StsError;
 use super::session::{authorize_assume_role, AssumeRoleConnection};
+use super::session_keys::SessionKeys;
+use super::token::TokenKeyring;
 use super::wire::StsRequest;
 use super::xml::{
     assume_role_response, error_response, get_caller_identity_response, new_request_id,
@@ -30,15 +32,17 @@ use crate::error::{ConfigError, Rejection};
 use crate::policy::{source_ip, ConnectionInfo};
 use crate::principal::Principal;
 use crate::store::SharedStore;
-use crate::timestamps::offset_date_time;
-use crate::verifier::Verifier;
-use crate::verify::{
-    BodyLimits, RenderRejection, ResponseBody, ResponseFuture, VerifySigV4, VerifySigV4Layer,
-};
+use crate::clock::offset_date_time;
+use crate::sigv4::verifier::Verifier;
+use crate::verify::layer::VerifySigV4Layer;
+use crate::verify::limits::BodyLimits;
+use crate::verify::response::RenderRejection;
+use crate::verify::service::VerifySigV4;
+use crate::verify::{ResponseBody, ResponseFuture};
 use crate::VerifierConfig;
 
 /// STS's clock-skew window (15 minutes; API Gateway's is 5).
-pub const STS_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const STS_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// Renders every rejection of the signature layer as an STS `ErrorResponse` (XML), the only
 /// shape STS clients parse.
@@ -82,6 +86,7 @@ fn error(error: &StsError) -> Response<Bytes> {
 #[derive(Clone)]
 pub struct StsHandler {
     store: SharedStore,
+    keyring: Arc<TokenKeyring>,
     clock: Arc<dyn Clock>,
     max_body_bytes: usize,
     trusted_proxies: Arc<[IpNet]>,
@@ -156,10 +161,7 @@ impl StsHandler {
                 let now = self.clock.now();
                 let (session, lifetime) =
                     authorize_assume_role(&store, principal, &params, connection, now)?;
-                let keyring = store.token_keyring().ok_or_else(|| {
-                    tracing::error!("AssumeRole without a token keyring: STS is not enabled");
-                    StsError::internal_failure()
-                })?;
+                let keyring = &self.keyring;
                 // `authorize_assume_role` has refused a clock outside the years -9999 to 9999;
                 // an expiry past year 9999 is `mint`'s `MintError`. Both: InternalFailure.
                 let now = offset_date_time(now).ok_or_else(StsError::internal_failure)?;
@@ -211,16 +213,19 @@ where
 /// protocol, signed with SigV4 for service `sts`, answering in STS XML (errors included), so
 /// unmodified SDKs work with only an endpoint URL set.
 ///
-/// Callers, roles and the token keyring come from a [`SharedStore`]; the temporary
-/// credentials it issues are accepted by any verifier whose key provider is that store (or
-/// calls [`resolve_session_key`](super::resolve_session_key)).
+/// Callers and roles come from a [`SharedStore`], and the session tokens are sealed with a
+/// [`TokenKeyring`]; the temporary credentials it issues are accepted by any verifier whose
+/// key provider is a [`SessionKeys`](super::SessionKeys) with that keyring (the service's own
+/// verifier is one).
 ///
 /// ```
+/// use std::sync::Arc;
 /// use tower_sigv4::store::{IdentityStore, SharedStore};
 /// use tower_sigv4::sts::{StsService, TokenKeyring};
 ///
-/// let store = IdentityStore::builder().token_keyring(TokenKeyring::generate_random("k1")?).build()?;
-/// let sts = StsService::builder(SharedStore::new(store), "us-east-1").build()?;
+/// let store = SharedStore::new(IdentityStore::builder().build()?);
+/// let keyring = Arc::new(TokenKeyring::generate_random("k1")?);
+/// let sts = StsService::builder(store, keyring, "us-east-1").build()?;
 /// // Mount it: axum::Router::new().route_service("/", sts)
 /// # let _ = sts;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -231,10 +236,15 @@ pub struct StsService {
 }
 
 impl StsService {
-    /// A builder for the STS of `region` over `store`.
-    pub fn builder(store: SharedStore, region: impl Into<String>) -> StsServiceBuilder {
+    /// A builder for the STS of `region` over `store`, sealing session tokens with `keyring`.
+    pub fn builder(
+        store: SharedStore,
+        keyring: Arc<TokenKeyring>,
+        region: impl Into<String>,
+    ) -> StsServiceBuilder {
         StsServiceBuilder {
             store,
+            keyring,
             region: region.into(),
             clock: Arc::new(SystemClock),
             clock_skew: STS_CLOCK_SKEW,
@@ -249,6 +259,7 @@ impl StsService {
 #[derive(Clone)]
 pub struct StsServiceBuilder {
     store: SharedStore,
+    keyring: Arc<TokenKeyring>,
     region: String,
     clock: Arc<dyn Clock>,
     clock_skew: Duration,
@@ -287,7 +298,7 @@ impl StsServiceBuilder {
 
     /// Trusts `X-Forwarded-For` from these proxies for `aws:SourceIp` in trust policies
     /// (default: none; the peer address is used), as
-    /// [`IamPolicy::with_trusted_proxies`](crate::IamPolicy::with_trusted_proxies) does.
+    /// [`IamAuthorizer::with_trusted_proxies`](crate::IamAuthorizer::with_trusted_proxies) does.
     pub fn trusted_proxies(mut self, proxies: Vec<IpNet>) -> Self {
         self.trusted_proxies = proxies;
         self
@@ -305,9 +316,11 @@ impl StsServiceBuilder {
         let config = VerifierConfig::new(self.region, "sts")
             .with_clock_skew(self.clock_skew)
             .with_max_body_bytes(self.max_body_bytes);
-        let verifier = Verifier::new(config, self.store.clone())?;
+        let keys = SessionKeys::new(self.store.clone(), self.keyring.clone());
+        let verifier = Verifier::new(config, keys)?;
         let handler = StsHandler {
             store: self.store,
+            keyring: self.keyring,
             clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
             trusted_proxies: self.trusted_proxies.into(),

@@ -6,13 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 use super::error::StsError;
-use super::token::{NewSession, SessionClaims, TokenError, TokenKeyring};
+use super::token::{NewSession, SessionClaims};
 use super::wire::{check_duration, same_tag_key, AssumeRoleParams, Tag};
-use crate::credentials::{KeyError, KeyRequest, ResolvedKey};
 use crate::iam::{evaluate_trust_with_session, Caller, Policy, PolicyKind, RequestContext};
 use crate::principal::{Principal, PrincipalType, SessionInfo};
 use crate::store::IdentityStore;
-use crate::timestamps::{offset_date_time, system_time, unix_seconds};
+use crate::clock::{offset_date_time, system_time};
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
 const TAG_SESSION: &str = "sts:TagSession";
@@ -25,7 +24,7 @@ const SET_SOURCE_IDENTITY: &str = "sts:SetSourceIdentity";
 /// Claims opened by [`TokenKeyring::open`] always hold times within the years -9999 to 9999;
 /// for claims built otherwise, a time outside that range reads as the Unix epoch (so such a
 /// session counts as long expired), never a panic.
-pub fn session_principal(claims: &SessionClaims) -> Principal {
+pub(crate) fn session_principal(claims: &SessionClaims) -> Principal {
     let at = |secs: i64| system_time(secs).unwrap_or(UNIX_EPOCH);
     let mut info = SessionInfo::new(
         claims.role_arn.clone(),
@@ -47,35 +46,11 @@ pub fn session_principal(claims: &SessionClaims) -> Principal {
         .with_access_key_id(claims.access_key_id.clone())
 }
 
-/// Resolves temporary credentials: opens the request's session token with `keyring` and
-/// returns the session's secret and principal. A missing, foreign or tampered token is
-/// [`KeyError::invalid_token`], an expired one [`KeyError::expired_token`] — also when the
-/// request's time is past year 9999, where every token has expired.
-///
-/// Any key provider can accept this crate's temporary credentials by calling it for keys it
-/// does not know.
-pub fn resolve_session_key(
-    keyring: &TokenKeyring,
-    request: &KeyRequest<'_>,
-) -> Result<ResolvedKey, KeyError> {
-    let token = request
-        .session_token()
-        .ok_or_else(KeyError::invalid_token)?;
-    match keyring.open_at(token, request.access_key_id(), unix_seconds(request.now())) {
-        Ok(claims) => Ok(ResolvedKey::new(
-            claims.secret_access_key.expose_secret(),
-            session_principal(&claims),
-        )),
-        Err(TokenError::Expired) => Err(KeyError::expired_token()),
-        Err(_) => Err(KeyError::invalid_token()),
-    }
-}
-
 /// What the server knows of the connection an AssumeRole arrived on (for `aws:SourceIp`
 /// and `aws:SecureTransport` in trust policies).
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
-pub struct AssumeRoleConnection {
+pub(crate) struct AssumeRoleConnection {
     /// The caller's address.
     pub source_ip: Option<IpAddr>,
     /// Whether the request came over TLS.
@@ -84,7 +59,7 @@ pub struct AssumeRoleConnection {
 
 impl AssumeRoleConnection {
     /// A connection from `source_ip`, over TLS or not.
-    pub fn new(source_ip: Option<IpAddr>, secure: bool) -> Self {
+    pub(crate) fn new(source_ip: Option<IpAddr>, secure: bool) -> Self {
         Self { source_ip, secure }
     }
 }
@@ -121,7 +96,7 @@ impl AssumeRoleConnection {
 /// case — which can only happen once `sts:TagSession` is allowed. Transitive tag keys are
 /// validated by the parser but not carried into the session (see
 /// [`AssumeRoleParams::transitive_tag_keys`]).
-pub fn authorize_assume_role(
+pub(crate) fn authorize_assume_role(
     store: &IdentityStore,
     caller: &Principal,
     params: &AssumeRoleParams,
@@ -153,7 +128,7 @@ pub fn authorize_assume_role(
     let role = store
         .role(&params.role_arn)
         .ok_or_else(|| denied(ASSUME_ROLE))?;
-    let engine_caller = crate::iam_policy::caller(caller).map_err(|_| denied(ASSUME_ROLE))?;
+    let engine_caller = Caller::try_from(caller).map_err(|_| denied(ASSUME_ROLE))?;
     // A chained caller's own session policy narrows its identity side.
     let caller_session_policy = match caller_session.and_then(|s| s.session_policy.as_deref()) {
         Some(json) => {

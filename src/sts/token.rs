@@ -20,13 +20,14 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::rngs::OsRng;
 use rand::RngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::error::StsError;
 use super::wire::Tag;
-use crate::timestamps::is_representable;
+use crate::credentials::SecretKey;
+use crate::clock::is_representable;
 
 const TOKEN_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -36,37 +37,18 @@ const MAX_TOKEN_LEN: usize = 64 * 1024;
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// A secret access key. Zeroized on drop; `Debug` prints `***`.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct SecretAccessKey(String);
+/// The secret of a session, written into and read from its sealed claims as text.
+mod secret_text {
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl SecretAccessKey {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        SecretAccessKey(secret.into())
+    use crate::credentials::SecretKey;
+
+    pub(super) fn serialize<S: Serializer>(key: &SecretKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(key.expose_secret())
     }
 
-    /// The secret text, for signing or for the AssumeRole response.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretAccessKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl Serialize for SecretAccessKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretAccessKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(SecretAccessKey)
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretKey, D::Error> {
+        String::deserialize(d).map(SecretKey::new)
     }
 }
 
@@ -143,8 +125,8 @@ pub struct SessionClaims {
     #[serde(rename = "akid")]
     pub access_key_id: String,
     /// The temporary secret access key.
-    #[serde(rename = "sak")]
-    pub secret_access_key: SecretAccessKey,
+    #[serde(rename = "sak", with = "secret_text")]
+    pub secret_access_key: SecretKey,
     /// Issue time, unix seconds.
     ///
     /// [`TokenKeyring::open`] accepts only tokens whose issue and expiry times lie within
@@ -208,7 +190,7 @@ pub struct TemporaryCredentials {
     /// `ASIA` and 16 characters of `[A-Z2-7]`.
     pub access_key_id: String,
     /// 40 characters of `[A-Za-z0-9+/]`.
-    pub secret_access_key: SecretAccessKey,
+    pub secret_access_key: SecretKey,
     /// The session token (standard base64).
     pub session_token: String,
     /// When the credentials expire (whole seconds).
@@ -219,7 +201,7 @@ impl TemporaryCredentials {
     /// Credentials from their parts (for instance to replay a stored response).
     pub fn new(
         access_key_id: impl Into<String>,
-        secret_access_key: SecretAccessKey,
+        secret_access_key: SecretKey,
         session_token: impl Into<String>,
         expiration: OffsetDateTime,
     ) -> Self {
@@ -295,7 +277,7 @@ impl From<MintError> for StsError {
 /// A token key could not be built or added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum KeyError {
+pub enum TokenKeyError {
     /// The key id is empty or longer than 255 bytes.
     InvalidId,
     /// The key is not valid base64.
@@ -308,19 +290,19 @@ pub enum KeyError {
     Random,
 }
 
-impl fmt::Display for KeyError {
+impl fmt::Display for TokenKeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            KeyError::InvalidId => "invalid token key id",
-            KeyError::InvalidBase64 => "token key is not valid base64",
-            KeyError::InvalidLength => "token key is not 32 bytes",
-            KeyError::DuplicateId => "duplicate token key id",
-            KeyError::Random => "random source failed",
+            TokenKeyError::InvalidId => "invalid token key id",
+            TokenKeyError::InvalidBase64 => "token key is not valid base64",
+            TokenKeyError::InvalidLength => "token key is not 32 bytes",
+            TokenKeyError::DuplicateId => "duplicate token key id",
+            TokenKeyError::Random => "random source failed",
         })
     }
 }
 
-impl std::error::Error for KeyError {}
+impl std::error::Error for TokenKeyError {}
 
 /// A named 32-byte key for sealing session tokens. Zeroized on drop; `Debug` hides it.
 #[derive(Clone)]
@@ -331,39 +313,39 @@ pub struct TokenKey {
 
 impl TokenKey {
     /// A key from its id (1–255 bytes, carried in clear in every token) and secret bytes.
-    pub fn new(id: impl Into<String>, secret: [u8; KEY_LEN]) -> Result<Self, KeyError> {
+    pub fn new(id: impl Into<String>, secret: [u8; KEY_LEN]) -> Result<Self, TokenKeyError> {
         Self::from_secret(id.into(), Zeroizing::new(secret))
     }
 
-    fn from_secret(id: String, secret: Zeroizing<[u8; KEY_LEN]>) -> Result<Self, KeyError> {
+    fn from_secret(id: String, secret: Zeroizing<[u8; KEY_LEN]>) -> Result<Self, TokenKeyError> {
         if id.is_empty() || id.len() > usize::from(u8::MAX) {
-            return Err(KeyError::InvalidId);
+            return Err(TokenKeyError::InvalidId);
         }
         Ok(TokenKey { id, secret })
     }
 
     /// A key from its id and the standard base64 of its 32 bytes (surrounding whitespace
     /// is ignored).
-    pub fn from_base64(id: impl Into<String>, b64: &str) -> Result<Self, KeyError> {
+    pub fn from_base64(id: impl Into<String>, b64: &str) -> Result<Self, TokenKeyError> {
         let bytes = Zeroizing::new(
             STANDARD
                 .decode(b64.trim())
-                .map_err(|_| KeyError::InvalidBase64)?,
+                .map_err(|_| TokenKeyError::InvalidBase64)?,
         );
         let mut secret = Zeroizing::new([0u8; KEY_LEN]);
         if bytes.len() != KEY_LEN {
-            return Err(KeyError::InvalidLength);
+            return Err(TokenKeyError::InvalidLength);
         }
         secret.copy_from_slice(&bytes);
         Self::from_secret(id.into(), secret)
     }
 
     /// A fresh random key.
-    pub fn generate_random(id: impl Into<String>) -> Result<Self, KeyError> {
+    pub fn generate_random(id: impl Into<String>) -> Result<Self, TokenKeyError> {
         let mut secret = Zeroizing::new([0u8; KEY_LEN]);
         OsRng
             .try_fill_bytes(secret.as_mut())
-            .map_err(|_| KeyError::Random)?;
+            .map_err(|_| TokenKeyError::Random)?;
         Self::from_secret(id.into(), secret)
     }
 
@@ -409,12 +391,12 @@ impl TokenKeyring {
     }
 
     /// A keyring whose current key is given as id and standard base64.
-    pub fn from_base64(id: impl Into<String>, b64: &str) -> Result<Self, KeyError> {
+    pub fn from_base64(id: impl Into<String>, b64: &str) -> Result<Self, TokenKeyError> {
         TokenKey::from_base64(id, b64).map(Self::new)
     }
 
     /// A keyring with a fresh random current key.
-    pub fn generate_random(id: impl Into<String>) -> Result<Self, KeyError> {
+    pub fn generate_random(id: impl Into<String>) -> Result<Self, TokenKeyError> {
         TokenKey::generate_random(id).map(Self::new)
     }
 
@@ -424,18 +406,18 @@ impl TokenKeyring {
     }
 
     /// Adds an older key accepted for verification only.
-    pub fn add_verification_key(&mut self, key: TokenKey) -> Result<(), KeyError> {
+    pub fn add_verification_key(&mut self, key: TokenKey) -> Result<(), TokenKeyError> {
         if self.find(&key.id).is_some() {
-            return Err(KeyError::DuplicateId);
+            return Err(TokenKeyError::DuplicateId);
         }
         self.older.push(key);
         Ok(())
     }
 
     /// Makes `key` the current key; the previous current key stays for verification.
-    pub fn rotate(&mut self, key: TokenKey) -> Result<(), KeyError> {
+    pub fn rotate(&mut self, key: TokenKey) -> Result<(), TokenKeyError> {
         if self.find(&key.id).is_some() {
-            return Err(KeyError::DuplicateId);
+            return Err(TokenKeyError::DuplicateId);
         }
         let previous = std::mem::replace(&mut self.current, key);
         self.older.push(previous);
@@ -484,7 +466,7 @@ impl TokenKeyring {
         access_key_id.extend(key_id_bytes.iter().map(|b| pick(BASE32, *b)));
         let mut secret = String::with_capacity(40);
         secret.extend(secret_bytes.iter().map(|b| pick(BASE64, *b)));
-        let secret = SecretAccessKey(secret);
+        let secret = SecretKey::new(secret);
 
         let issued_at = now.unix_timestamp();
         let expires_at = i64::try_from(lifetime.as_secs())

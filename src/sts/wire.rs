@@ -13,20 +13,20 @@ use serde::{Deserialize, Serialize};
 use super::error::StsError;
 
 /// The only API version STS speaks.
-pub const STS_VERSION: &str = "2011-06-15";
+pub(crate) const STS_VERSION: &str = "2011-06-15";
 
 /// Default `DurationSeconds` of AssumeRole.
-pub const DEFAULT_DURATION_SECONDS: u32 = 3600;
+pub(crate) const DEFAULT_DURATION_SECONDS: u32 = 3600;
 /// Smallest accepted `DurationSeconds`.
-pub const MIN_DURATION_SECONDS: u32 = 900;
+pub(crate) const MIN_DURATION_SECONDS: u32 = 900;
 /// Largest accepted `DurationSeconds`.
-pub const MAX_DURATION_SECONDS: u32 = 43200;
+pub(crate) const MAX_DURATION_SECONDS: u32 = 43200;
 /// Largest `DurationSeconds` for a session assumed by role chaining.
-pub const ROLE_CHAINING_MAX_DURATION_SECONDS: u32 = 3600;
+pub(crate) const ROLE_CHAINING_MAX_DURATION_SECONDS: u32 = 3600;
 /// Most session tags one AssumeRole request may pass.
-pub const MAX_SESSION_TAGS: usize = 50;
+pub(crate) const MAX_SESSION_TAGS: usize = 50;
 /// Most transitive tag keys one AssumeRole request may pass.
-pub const MAX_TRANSITIVE_TAG_KEYS: usize = 50;
+pub(crate) const MAX_TRANSITIVE_TAG_KEYS: usize = 50;
 
 const ROLE_SESSION_NAME_PATTERN: &str = r"[\w+=,.@-]*";
 const EXTERNAL_ID_PATTERN: &str = r"[\w+=,.@:\/-]*";
@@ -38,7 +38,7 @@ const MAX_POLICY_ARNS: usize = 10;
 /// A parsed and validated STS request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StsRequest {
+pub(crate) enum StsRequest {
     /// `Action=AssumeRole`.
     AssumeRole(AssumeRoleParams),
     /// `Action=GetCallerIdentity` (takes no parameters).
@@ -49,17 +49,18 @@ impl StsRequest {
     /// Parses an `application/x-www-form-urlencoded` body (`+` is a space).
     ///
     /// A field given twice keeps its first value; unknown fields are ignored.
-    pub fn from_form(body: &[u8]) -> Result<Self, StsError> {
+    pub(crate) fn from_form(body: &[u8]) -> Result<Self, StsError> {
         parse(Fields::collect(body))
     }
 
     /// Parses a URL query string (without the leading `?`), as sent by `GET` requests.
-    pub fn from_query(query: &str) -> Result<Self, StsError> {
+    pub(crate) fn from_query(query: &str) -> Result<Self, StsError> {
         Self::from_form(query.as_bytes())
     }
 
     /// The action name as it appears on the wire.
-    pub fn action(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn action(&self) -> &'static str {
         match self {
             StsRequest::AssumeRole(_) => "AssumeRole",
             StsRequest::GetCallerIdentity => "GetCallerIdentity",
@@ -73,7 +74,7 @@ impl StsRequest {
 /// [`check_duration`]'s. `Policy` is the raw JSON text, not yet parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct AssumeRoleParams {
+pub(crate) struct AssumeRoleParams {
     /// `RoleArn`, exactly as given.
     pub role_arn: String,
     /// `RoleSessionName`.
@@ -106,7 +107,7 @@ pub struct AssumeRoleParams {
 
 impl AssumeRoleParams {
     /// Whether the response carries `PackedPolicySize` (a session policy or tags were passed).
-    pub fn has_packed_policy(&self) -> bool {
+    pub(crate) fn has_packed_policy(&self) -> bool {
         self.policy.is_some() || !self.policy_arns.is_empty() || !self.tags.is_empty()
     }
 
@@ -116,7 +117,7 @@ impl AssumeRoleParams {
     ///
     /// AWS's packing format is unpublished; this estimate only keeps the value in the
     /// same range (a small policy gives a small single-digit number).
-    pub fn packed_policy_size(&self) -> Option<u32> {
+    pub(crate) fn packed_policy_size(&self) -> Option<u32> {
         if !self.has_packed_policy() {
             return None;
         }
@@ -156,7 +157,7 @@ impl Tag {
 /// Checks a validated `DurationSeconds` against the role, in the order STS does: the
 /// 900–43200 range, the role's `MaxSessionDuration`, then the one-hour limit of role
 /// chaining (`caller_is_role_session`).
-pub fn check_duration(
+pub(crate) fn check_duration(
     requested: u32,
     role_max: u32,
     caller_is_role_session: bool,

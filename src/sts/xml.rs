@@ -4,48 +4,27 @@
 //! sends in the [`REQUEST_ID_HEADER`] header; [`new_request_id`] makes one.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::UNIX_EPOCH;
 
-use rand::rngs::OsRng;
-use rand::RngCore;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::error::{StsError, StsErrorCode};
 use super::token::TemporaryCredentials;
-use crate::clock::{Clock as _, SystemClock};
 
 /// The `Content-Type` of every STS response.
-pub const CONTENT_TYPE: &str = "text/xml";
+pub(crate) const CONTENT_TYPE: &str = "text/xml";
 /// The header carrying the request id, equal to the body's `RequestId`.
-pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 
 const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 const FAULT_NAMESPACE: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";
 
 /// A fresh request id: a random (version 4) UUID in its hyphenated lowercase form.
-pub fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    if OsRng.try_fill_bytes(&mut bytes).is_err() {
-        // A request id only has to be unique, not secret: fall back to time and a counter.
-        // The low 64 bits of the nanoseconds since the epoch; a clock before the epoch
-        // gives 0 (the counter still keeps ids apart), and no time can panic here.
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemClock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() & u128::from(u64::MAX));
-        bytes = ((u128::from(count) << 64) | nanos).to_le_bytes();
-    }
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
+pub(crate) fn new_request_id() -> String {
+    crate::verify::response::request_id()
 }
 
 /// Formats a time as STS does: `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
-pub fn format_time(time: OffsetDateTime) -> String {
+pub(crate) fn format_time(time: OffsetDateTime) -> String {
     let utc = time.checked_to_offset(UtcOffset::UTC).unwrap_or(time);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -63,7 +42,7 @@ pub fn format_time(time: OffsetDateTime) -> String {
 /// `assumed_role_id` is `AROA…:SESSION` and `arn` the session ARN (see
 /// [`SessionClaims`](super::SessionClaims)); `packed_policy_size` is given only when a
 /// session policy or tags were passed.
-pub fn assume_role_response(
+pub(crate) fn assume_role_response(
     assumed_role_id: &str,
     arn: &str,
     credentials: &TemporaryCredentials,
@@ -113,7 +92,7 @@ pub fn assume_role_response(
 
 /// The body of a successful GetCallerIdentity: the caller's ARN, its `aws:userid`
 /// (`AIDA…` for a user, `AROA…:SESSION` for a role session) and its account.
-pub fn get_caller_identity_response(
+pub(crate) fn get_caller_identity_response(
     arn: &str,
     user_id: &str,
     account: &str,
@@ -134,7 +113,7 @@ pub fn get_caller_identity_response(
 
 /// The body of an error: `ErrorResponse` in the STS namespace, or in the AWS fault
 /// namespace for `InvalidAction`. Send it with [`StsError::status`].
-pub fn error_response(error: &StsError, request_id: &str) -> String {
+pub(crate) fn error_response(error: &StsError, request_id: &str) -> String {
     let namespace = if error.code() == StsErrorCode::InvalidAction {
         FAULT_NAMESPACE
     } else {

@@ -19,8 +19,8 @@ use super::layer::Shared;
 use super::limits::{BufferBudget, Deadlines, Reservation};
 use crate::error::{Rejection, RejectionKind};
 use crate::policy::{PolicyDecision, PolicyRequest};
-use crate::target;
-use crate::verifier::{Payload, Verified};
+use crate::sigv4::target;
+use crate::sigv4::verifier::{Payload, Verified};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -235,7 +235,7 @@ where
         let mut expected = [0u8; 32];
         let _ = hex::decode_to_slice(declared, &mut expected);
         let service = checked.service().to_owned();
-        let declared = Payload::Sha256Hex(crate::canonical::hex_str(&declared));
+        let declared = Payload::Sha256Hex(crate::sigv4::canonical::hex_str(&declared));
         // The signature covers the declared hash: check it before reading a byte.
         let verified = checked.finish(key, declared)?;
         let (body, fault) = streamed(guarded.with_hash(expected), &service);

@@ -1,5 +1,10 @@
 //! Turning a [`Rejection`] into a response.
 
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
@@ -30,9 +35,52 @@ where
 #[non_exhaustive]
 pub struct ApiGatewayRejections;
 
-/// A fresh request id.
+/// A fresh request id in the form of a version-4 UUID (`x-amzn-RequestId`). Request ids must be
+/// unique, not secret: a counter hashed with the per-process random keys of the standard
+/// library's `RandomState` (SipHash) gives that without a random-number dependency.
 pub(crate) fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let keys = KEYS.get_or_init(RandomState::new);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let high = keys.hash_one((n, 0u8));
+    let low = keys.hash_one((n, 1u8));
+    // Version 4, variant 10xx.
+    let high = (high & !0xf000) | 0x4000;
+    let low = (low & !(0xc << 60)) | (0x8 << 60);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
+}
+
+/// `{"<key>":"<message>"}`, the message escaped as a JSON string.
+fn json_message(key: &str, message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + key.len() + 8);
+    out.push_str("{\"");
+    out.push_str(key);
+    out.push_str("\":\"");
+    for c in message.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str("\"}");
+    out
 }
 
 impl ApiGatewayRejections {
@@ -56,9 +104,7 @@ impl ApiGatewayRejections {
                 } else {
                     "message"
                 };
-                let mut map = serde_json::Map::new();
-                map.insert(key.to_owned(), serde_json::Value::from(rejection.message()));
-                serde_json::Value::Object(map).to_string()
+                json_message(key, rejection.message())
             }
         };
         builder
@@ -70,5 +116,33 @@ impl ApiGatewayRejections {
 impl RenderRejection for ApiGatewayRejections {
     fn render(&self, rejection: &Rejection, _parts: &Parts) -> Response<Bytes> {
         Self::response(rejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_escaped_as_json_does() {
+        for message in ["plain", "a \"quote\" and \\ back", "line\nbreak\ttab\r", "\u{1}ctl\u{8}\u{c}\u{1f}", "é ✓"] {
+            let ours = json_message("message", message);
+            let theirs = serde_json::json!({ "message": message }).to_string();
+            assert_eq!(ours, theirs, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let a = request_id();
+        let b = request_id();
+        assert_ne!(a, b);
+        for id in [a, b] {
+            assert_eq!(id.len(), 36);
+            let bytes = id.as_bytes();
+            assert_eq!(bytes.get(14), Some(&b'4'), "{id}");
+            assert!(matches!(bytes.get(19), Some(b'8' | b'9' | b'a' | b'b')), "{id}");
+            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use http::request::Parts;
 use http::HeaderValue;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
-use tower_sigv4::{credential_service, ConnectionInfo, IamPolicy, RejectionKind};
+use tower_sigv4::{credential_service, ConnectionInfo, IamAuthorizer, RejectionKind};
 
 use super::*;
 
@@ -296,7 +296,7 @@ fn credential_service_agrees_with_the_verifier() {
 // ---------------------------------------------------------------------------------------------
 // aws:SourceIp through X-Forwarded-For.
 
-fn source_ip_policy() -> IamPolicy {
+fn source_ip_policy() -> IamAuthorizer {
     let api = ApiContext::new("us-east-1", "123456789012", "apiid");
     let resource = Policy::parse(
         r#"{"Version":"2012-10-17","Statement":[
@@ -307,12 +307,12 @@ fn source_ip_policy() -> IamPolicy {
         Some(&api),
     )
     .unwrap();
-    IamPolicy::new(api, "prod")
+    IamAuthorizer::new(api, "prod")
         .with_resource_policy(resource)
         .with_trusted_proxies(vec!["127.0.0.1/32".parse().unwrap()])
 }
 
-async fn from(policy: IamPolicy, peer: &str, forwarded_for: &[&str]) -> (Answer, Arc<Seen>) {
+async fn from(policy: IamAuthorizer, peer: &str, forwarded_for: &[&str]) -> (Answer, Arc<Seen>) {
     let v = verifier(config());
     let mut req = Req::get("/items").sign(&v, b"", TestBody::empty());
     for value in forwarded_for {

@@ -7,7 +7,7 @@ use http::{Method, Request};
 use proptest::prelude::*;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    judge_path, EncodedSlash, IamPolicy, PolicyDecision, PolicyRequest, RejectionKind, TargetRules,
+    judge_path, EncodedSlash, IamAuthorizer, PolicyDecision, PolicyRequest, RejectionKind, TargetRules,
 };
 
 use super::*;
@@ -102,7 +102,7 @@ async fn an_iam_deny_on_admin_denies_every_alias() {
         Some(&api),
     )
     .unwrap();
-    let iam = IamPolicy::new(api, "prod")
+    let iam = IamAuthorizer::new(api, "prod")
         .with_identity_policies("arn:aws:iam::123456789012:user/alice", vec![identity]);
     let v = verifier(config());
     for path in ADMIN_ALIASES {

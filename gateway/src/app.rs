@@ -20,7 +20,7 @@ use tower_sigv4::config_file::GatewayConfig;
 use tower_sigv4::store::SharedStore;
 use tower_sigv4::sts::StsService;
 use tower_sigv4::{
-    credential_service, BufferBudget, ConnectionInfo, IamPolicy, Principal, Rejection, RequestBody,
+    credential_service, BufferBudget, ConnectionInfo, IamAuthorizer, Principal, Rejection, RequestBody,
     Verifier, VerifySigV4, VerifySigV4Layer,
 };
 
@@ -64,7 +64,7 @@ impl Stack {
         budget: &BufferBudget,
     ) -> Result<Self, BoxError> {
         let verifier = Verifier::new(config.verifier_config()?, store.clone())?;
-        let mut hook = IamPolicy::new(config.api_context()?, config.api.stage.clone())
+        let mut hook = IamAuthorizer::new(config.api_context()?, config.api.stage.clone())
             .with_identity_source(store.clone())
             .with_trusted_proxies(config.trusted_proxies()?);
         if let Some(policy) = config.resource_policy()? {

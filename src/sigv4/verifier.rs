@@ -40,21 +40,20 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::request::Parts;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::{self, AuthLocation, AuthParams, DateSource};
-use crate::canonical::{self, hex32, split_ascii, CanonicalRequest, QueryPair};
-use crate::config::{
+use crate::sigv4::parse::{self, AuthLocation, AuthParams, DateSource};
+use crate::sigv4::canonical::{self, hex32, split_ascii, CanonicalRequest, QueryPair};
+use crate::sigv4::settings::{
     ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig,
 };
 use crate::credentials::{KeyError, KeyErrorKind, KeyRequest, ProvideKey, ResolvedKey};
 use crate::error::{ConfigError, Rejection, RejectionKind};
-use crate::key_cache::KeyCache;
+use crate::sigv4::signing_key_cache::KeyCache;
 use crate::principal::Principal;
-use crate::scope::{self, CredentialScope, TERMINATOR};
+use crate::sigv4::scope::{self, CredentialScope, TERMINATOR};
 
-pub use crate::canonical::UNSIGNED_PAYLOAD;
+pub(crate) use crate::sigv4::canonical::UNSIGNED_PAYLOAD;
 
 /// Verifies SigV4 signatures. Cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -206,10 +205,10 @@ impl Verifier {
     ) -> Result<Checked<'a>, Rejection> {
         let config = &self.inner.config;
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
-        let params = auth::parse(parts, &pairs, config.presigned_expires)?;
+        let params = parse::parse(parts, &pairs, config.presigned_expires)?;
         let service_hint = split_ascii(&params.credential, b'/').nth(3);
         let tag = |r: Rejection| r.with_service(service_hint);
-        auth::check_signed_headers(&params.signed_headers, &config.required_signed_headers)
+        parse::check_signed_headers(&params.signed_headers, &config.required_signed_headers)
             .map_err(tag)?;
 
         // 10: the date.
@@ -334,13 +333,13 @@ impl Verifier {
                     split_ascii(&params.signed_headers, b';')
                         .any(|h| h.eq_ignore_ascii_case("x-amz-content-sha256"))
                 };
-                match parts.headers.get(auth::X_AMZ_CONTENT_SHA256_HEADER) {
+                match parts.headers.get(parse::X_AMZ_CONTENT_SHA256_HEADER) {
                     Some(v) if signed() => PayloadLine::Declared(canonical::text(v.as_bytes())),
                     _ => PayloadLine::BodyHash,
                 }
             }
             AuthLocation::Query => {
-                match pairs.iter().find(|(k, _)| k == auth::X_AMZ_CONTENT_SHA256) {
+                match pairs.iter().find(|(k, _)| k == parse::X_AMZ_CONTENT_SHA256) {
                     Some((_, v)) => {
                         PayloadLine::Declared(canonical::form_decode_str(v).into_owned().into())
                     }
@@ -562,7 +561,7 @@ impl<'a> Checked<'a> {
 
     fn signature(
         &self,
-        key: &crate::signing_key::SigningKey,
+        key: &crate::sigv4::signing_key::SigningKey,
         creq: &CanonicalRequest<'_>,
     ) -> [u8; 32] {
         let digest = creq.digest();
@@ -605,7 +604,7 @@ impl<'a> Checked<'a> {
 
     fn signature_skip(&self) -> &'static [&'static str] {
         match self.params.location {
-            AuthLocation::Query => &[auth::X_AMZ_SIGNATURE],
+            AuthLocation::Query => &[parse::X_AMZ_SIGNATURE],
             AuthLocation::Header => &[],
         }
     }
@@ -648,7 +647,7 @@ impl<'a> Checked<'a> {
         if !ok && presigned && self.params.security_token.is_some() {
             // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
             // exactly as when it arrives as an unsigned header).
-            let without_token = [auth::X_AMZ_SIGNATURE, auth::X_AMZ_SECURITY_TOKEN];
+            let without_token = [parse::X_AMZ_SIGNATURE, parse::X_AMZ_SECURITY_TOKEN];
             let creq = self.canonical(payload_line, &without_token);
             ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
         }
@@ -723,9 +722,4 @@ fn matches(computed: &[u8; 32], provided: Option<&[u8; 32]>) -> bool {
         Some(p) => computed.ct_eq(p).into(),
         None => false,
     }
-}
-
-/// The hex SHA-256 of a body (what `x-amz-content-sha256` carries).
-pub fn payload_hash(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
 }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::collections::hash_map::RandomState;
 
 use crate::credentials::SecretKey;
-use crate::scope::CredentialScope;
-use crate::signing_key::SigningKey;
+use crate::sigv4::scope::CredentialScope;
+use crate::sigv4::signing_key::SigningKey;
 
 struct Entry {
     access_key_id: Box<str>,
@@ -57,7 +57,7 @@ impl KeyCache {
                 }
             }
         }
-        let key = SigningKey::derive(secret.expose_secret(), date, region, service);
+        let key = SigningKey::derive(secret.expose_secret().as_bytes(), date, region, service);
         let scope = CredentialScope::new(date, region, service);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&slot) {

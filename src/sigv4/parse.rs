@@ -8,10 +8,10 @@ use http::request::Parts;
 use http::HeaderName;
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{form_decode_str, split_ascii, text, QueryPair};
-use crate::config::PresignedExpires;
+use crate::sigv4::canonical::{form_decode_str, split_ascii, text, QueryPair};
+use crate::sigv4::settings::PresignedExpires;
 use crate::error::{Rejection, RejectionKind};
-use crate::scope::ALGORITHM;
+use crate::sigv4::scope::ALGORITHM;
 
 pub(crate) const X_AMZ_ALGORITHM: &str = "X-Amz-Algorithm";
 pub(crate) const X_AMZ_CREDENTIAL: &str = "X-Amz-Credential";
@@ -361,7 +361,7 @@ pub(crate) fn check_signed_headers(
 /// assert_eq!(tower_sigv4::credential_service(&request.into_parts().0).as_deref(), Some("sts"));
 /// ```
 pub fn credential_service(parts: &Parts) -> Option<String> {
-    let pairs = crate::canonical::query_pairs(parts.uri.query().unwrap_or_default());
+    let pairs = crate::sigv4::canonical::query_pairs(parts.uri.query().unwrap_or_default());
     let params = parse(parts, &pairs, PresignedExpires::Optional).ok()?;
     split_ascii(&params.credential, b'/')
         .nth(3)

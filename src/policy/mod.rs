@@ -16,21 +16,29 @@
 //! # takes(only_get);
 //! ```
 
+
+#[cfg(feature = "iam")]
+mod iam_authorizer;
+
+#[cfg(feature = "sts")]
+pub(crate) use iam_authorizer::source_ip;
+#[cfg(feature = "iam")]
+pub use iam_authorizer::{IamAuthorizer, IdentityPolicies};
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use http::request::Parts;
-use ipnet::IpNet;
 
-use crate::now_or_later::NowOrLater;
+use crate::credentials::future::NowOrLater;
 use crate::principal::Principal;
-use crate::scope::CredentialScope;
+use crate::sigv4::scope::CredentialScope;
 
 /// Facts about the connection a request came in on. A server inserts it into the request's
 /// extensions (the gateway does); policy checks read it for `aws:SourceIp` and
@@ -49,45 +57,6 @@ impl ConnectionInfo {
     pub fn new(peer: SocketAddr, secure: bool) -> Self {
         Self { peer, secure }
     }
-}
-
-/// The caller's address for `aws:SourceIp`: the peer's (from [`ConnectionInfo`]), or — when
-/// the peer is one of the `trusted` proxies — the right-most address of `X-Forwarded-For` that
-/// is not a trusted proxy. An entry that is not an address ends the walk (what lies left of it
-/// came from whoever sent the garbage) and the last trusted hop reached is the answer.
-pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
-    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare canonical forms.
-    let peer = parts
-        .extensions
-        .get::<ConnectionInfo>()?
-        .peer
-        .ip()
-        .to_canonical();
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let mut hop = peer;
-    let entries = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .rev()
-        .flat_map(|v| v.as_bytes().rsplit(|&b| b == b','));
-    for entry in entries {
-        let Some(ip) = std::str::from_utf8(entry)
-            .ok()
-            .and_then(|e| e.trim().parse::<IpAddr>().ok())
-            .map(|ip| ip.to_canonical())
-        else {
-            break;
-        };
-        hop = ip;
-        if !is_trusted(&ip) {
-            break;
-        }
-    }
-    Some(hop)
 }
 
 /// What a policy check is given.

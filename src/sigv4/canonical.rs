@@ -9,7 +9,7 @@ use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
-use crate::config::{PathNormalization, PercentEncoding};
+use crate::sigv4::settings::{PathNormalization, PercentEncoding};
 
 /// Bytes SigV4 leaves unencoded: `A-Z a-z 0-9 - . _ ~`.
 pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -22,7 +22,7 @@ pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// The `x-amz-content-sha256` value that leaves the body out of the signature.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// Where canonical text goes: a hasher, or a buffer when the text itself is wanted.
 pub(crate) trait Sink {
@@ -113,7 +113,7 @@ pub(crate) fn hex_str(hex: &[u8; 64]) -> &str {
 /// Removes dot segments and collapses repeated `/` the way AWS's SDKs do for non-S3 services
 /// (RFC 3986 §5.2.4, plus empty segments dropped); the result is absolute and keeps a
 /// trailing slash when the input ends in `/`, `/.` or `/..`.
-pub fn normalize_path(path: &str) -> Cow<'_, str> {
+pub(crate) fn normalize_path(path: &str) -> Cow<'_, str> {
     if path.is_empty() {
         return Cow::Borrowed("/");
     }
@@ -144,11 +144,12 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+#[cfg(feature = "iam")]
 /// The path an authorization decision is made on, and the one a gateway forwards: dot segments
 /// removed, repeated `/` collapsed (as [`normalize_path`]), escapes of unreserved characters
 /// decoded and the hex digits of other escapes upper-cased (RFC 3986 §6.2.2). So `/x/../admin`
 /// and `/%61dmin` both become `/admin`.
-pub fn normalize_resource_path(path: &str) -> Cow<'_, str> {
+pub(crate) fn normalize_resource_path(path: &str) -> Cow<'_, str> {
     let normalized = normalize_path(path);
     if !normalized.contains('%') {
         return normalized;

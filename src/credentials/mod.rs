@@ -23,6 +23,12 @@
 //! # }
 //! ```
 
+
+mod caching;
+pub(crate) mod future;
+
+pub use caching::{CacheSettings, CachingKeys};
+
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
@@ -36,17 +42,17 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::now_or_later::NowOrLater;
+use crate::credentials::future::NowOrLater;
 use crate::principal::Principal;
 
 #[derive(Zeroize, ZeroizeOnDrop)]
-struct SecretBytes(Box<[u8]>);
+struct SecretText(Box<str>);
 
 /// A secret access key. Zeroed when the last copy is dropped; `Debug` prints `***`; no
 /// `Display`, no `PartialEq` (compare with [`SecretKey::ct_eq`]).
 #[derive(Clone)]
 pub struct SecretKey {
-    bytes: Arc<SecretBytes>,
+    text: Arc<SecretText>,
     /// SHA-256 of the secret: lets the signing-key cache notice a changed secret without
     /// keeping or comparing the secret itself.
     fingerprint: [u8; 32],
@@ -54,22 +60,24 @@ pub struct SecretKey {
 
 impl SecretKey {
     /// Wraps a secret access key.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        let mut v: Vec<u8> = secret.into();
-        let fingerprint = Sha256::digest(&v).into();
-        let bytes = Arc::new(SecretBytes(v.clone().into_boxed_slice()));
-        v.zeroize();
-        Self { bytes, fingerprint }
+    pub fn new(secret: impl Into<String>) -> Self {
+        let secret: String = secret.into();
+        let fingerprint = Sha256::digest(secret.as_bytes()).into();
+        // `into_boxed_str` may reallocate: zero the original buffer either way.
+        let mut original = secret;
+        let text = Arc::new(SecretText(original.as_str().into()));
+        original.zeroize();
+        Self { text, fingerprint }
     }
 
-    /// The secret's bytes. Handle with care: do not log them.
-    pub fn expose_secret(&self) -> &[u8] {
-        &self.bytes.0
+    /// The secret's text. Handle with care: do not log it.
+    pub fn expose_secret(&self) -> &str {
+        &self.text.0
     }
 
     /// Constant-time comparison.
     pub fn ct_eq(&self, other: &SecretKey) -> bool {
-        self.bytes.0.ct_eq(&other.bytes.0).into()
+        self.text.0.as_bytes().ct_eq(other.text.0.as_bytes()).into()
     }
 
     pub(crate) fn fingerprint(&self) -> &[u8; 32] {
@@ -79,13 +87,13 @@ impl SecretKey {
 
 impl From<&str> for SecretKey {
     fn from(s: &str) -> Self {
-        Self::new(s.as_bytes().to_vec())
+        Self::new(s)
     }
 }
 
 impl From<String> for SecretKey {
     fn from(s: String) -> Self {
-        Self::new(s.into_bytes())
+        Self::new(s)
     }
 }
 
@@ -463,7 +471,7 @@ impl StaticKeys {
             .ok_or_else(KeyError::unknown_key)?;
         match (&entry.session_token, request.session_token) {
             (Some(expected), Some(given)) => {
-                if !bool::from(given.as_bytes().ct_eq(expected.expose_secret())) {
+                if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
                     return Err(KeyError::invalid_token());
                 }
                 if entry.expires_at.is_some_and(|exp| request.now >= exp) {

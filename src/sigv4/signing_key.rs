@@ -6,8 +6,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::canonical::Sink;
-use crate::scope::TERMINATOR;
+use crate::sigv4::canonical::Sink;
+use crate::sigv4::scope::TERMINATOR;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -32,11 +32,11 @@ fn hmac_once(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// A derived signing key. It is zeroed when dropped and never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct SigningKey([u8; 32]);
+pub(crate) struct SigningKey([u8; 32]);
 
 impl SigningKey {
     /// Derives the key for a secret access key and a credential scope.
-    pub fn derive(secret: &[u8], date: &str, region: &str, service: &str) -> Self {
+    pub(crate) fn derive(secret: &[u8], date: &str, region: &str, service: &str) -> Self {
         let mut k_secret = Vec::with_capacity(secret.len() + 4);
         k_secret.extend_from_slice(b"AWS4");
         k_secret.extend_from_slice(secret);

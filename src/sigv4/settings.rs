@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use crate::target::{EncodedSlash, TargetRules};
+use crate::sigv4::target::{EncodedSlash, TargetRules};
 
 /// How the canonical URI encodes the request path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -264,22 +264,28 @@ impl VerifierConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
-        use crate::ConfigError;
+        use crate::error::{ConfigError, ConfigErrorKind};
         if self.regions.is_empty() || self.regions.iter().any(String::is_empty) {
             return Err(ConfigError::new(
+                ConfigErrorKind::Regions,
                 "regions must be a non-empty list of non-empty names",
             ));
         }
         if self.services.is_empty() || self.services.iter().any(String::is_empty) {
             return Err(ConfigError::new(
+                ConfigErrorKind::Services,
                 "services must be a non-empty list of non-empty names",
             ));
         }
         if self.clock_skew > Duration::from_secs(7 * 24 * 3600) {
-            return Err(ConfigError::new("clock_skew must be at most a week"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::ClockSkew,
+                "clock_skew must be at most a week",
+            ));
         }
         if self.signing_key_cache == 0 {
             return Err(ConfigError::new(
+                ConfigErrorKind::SigningKeyCache,
                 "signing_key_cache must hold at least one key",
             ));
         }

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
-//! use tower_sigv4::IamPolicy;
+//! use tower_sigv4::IamAuthorizer;
 //!
 //! let api = ApiContext::new("us-east-1", "123456789012", "apiid");
 //! let allow_get = Policy::parse(
@@ -10,7 +10,7 @@
 //!     PolicyKind::Identity,
 //!     Some(&api),
 //! ).unwrap();
-//! let hook = IamPolicy::new(api, "prod")
+//! let hook = IamAuthorizer::new(api, "prod")
 //!     .with_identity_policies("arn:aws:iam::123456789012:user/alice", vec![allow_get]);
 //! # let _ = hook;
 //! ```
@@ -19,17 +19,19 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
+use http::request::Parts;
 use ipnet::IpNet;
 
-use crate::canonical::normalize_resource_path;
+use crate::sigv4::canonical::normalize_resource_path;
 use crate::iam::{
     evaluate, resource_arn, AccountMasking, ApiContext, Caller, Evaluation, MessageStyle, Policy,
     PolicyKind, RequestContext,
 };
-use crate::policy::{source_ip, CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
-use crate::principal::{Principal, PrincipalType};
+use crate::policy::{CheckPolicy, ConnectionInfo, CheckPolicyFuture, PolicyDecision, PolicyRequest};
 
-/// Where [`IamPolicy`] finds the identity policies of a caller, looked up by its
+/// Where [`IamAuthorizer`] finds the identity policies of a caller, looked up by its
 /// `aws:PrincipalArn` (the user ARN, or the role ARN for a role session).
 ///
 /// [`SharedStore`](crate::store::SharedStore) is one (its policies follow reloads); closures
@@ -92,7 +94,7 @@ type ContextFn = dyn Fn(&PolicyRequest<'_>) -> Vec<(String, String)> + Send + Sy
 /// Identity policies are looked up by the caller's `aws:PrincipalArn` (the user ARN, or the
 /// role ARN for a role session); a session's own session policy (from AssumeRole) narrows them.
 #[derive(Clone)]
-pub struct IamPolicy {
+pub struct IamAuthorizer {
     api: ApiContext,
     stage: String,
     resource_policy: Option<Arc<Policy>>,
@@ -105,9 +107,9 @@ pub struct IamPolicy {
     extra: Option<Arc<ContextFn>>,
 }
 
-impl fmt::Debug for IamPolicy {
+impl fmt::Debug for IamAuthorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IamPolicy")
+        f.debug_struct("IamAuthorizer")
             .field("api", &self.api)
             .field("stage", &self.stage)
             .field("principals", &self.identity.len())
@@ -115,7 +117,7 @@ impl fmt::Debug for IamPolicy {
     }
 }
 
-impl IamPolicy {
+impl IamAuthorizer {
     /// A hook for the API `api` at `stage`, with no policies yet (everything is denied).
     pub fn new(api: ApiContext, stage: impl Into<String>) -> Self {
         Self {
@@ -149,7 +151,7 @@ impl IamPolicy {
     }
 
     /// Looks identity policies up in `source` (e.g. a [`SharedStore`](crate::store::SharedStore)),
-    /// after the ones given with [`IamPolicy::with_identity_policies`].
+    /// after the ones given with [`IamAuthorizer::with_identity_policies`].
     pub fn with_identity_source(mut self, source: impl IdentityPolicies) -> Self {
         self.source = Some(Arc::new(source));
         self
@@ -199,11 +201,11 @@ impl IamPolicy {
     fn decide(&self, request: &PolicyRequest<'_>) -> PolicyDecision {
         let principal = request.principal();
         let resource = self.resource_arn(&request.parts().method, request.parts().uri.path());
-        let caller = match caller(principal) {
+        let caller = match Caller::try_from(principal) {
             Ok(c) => c,
             Err(e) => return PolicyDecision::fail(e.to_string()),
         };
-        let Some(now) = crate::timestamps::offset_date_time(request.now()) else {
+        let Some(now) = crate::clock::offset_date_time(request.now()) else {
             return PolicyDecision::fail("the clock is outside the years 0000 to 9999");
         };
         let mut ctx = RequestContext::new(caller, "execute-api:Invoke", resource.clone())
@@ -213,7 +215,7 @@ impl IamPolicy {
             ctx = ctx.with_source_ip(ip);
         }
         if let Some(session) = principal.session() {
-            if let Some(issued) = crate::timestamps::offset_date_time(session.issued_at) {
+            if let Some(issued) = crate::clock::offset_date_time(session.issued_at) {
                 ctx = ctx.with_token_issue_time(issued);
             }
             ctx = ctx.with_multi_factor_auth_present(false);
@@ -277,23 +279,47 @@ impl IamPolicy {
     }
 }
 
-/// The engine's view of a verified principal.
-pub(crate) fn caller(principal: &Principal) -> Result<Caller, crate::iam::CallerError> {
-    let mut caller = match (principal.principal_type(), principal.session()) {
-        (PrincipalType::AssumedRole, Some(s)) => {
-            Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
-        }
-        (PrincipalType::Account, _) => Caller::root(principal.account())?,
-        _ => Caller::user(principal.arn(), principal.user_id())?,
-    };
-    for (k, v) in principal.tags() {
-        caller = caller.with_tag(k.clone(), v.clone());
-    }
-    Ok(caller)
-}
-
-impl CheckPolicy for IamPolicy {
+impl CheckPolicy for IamAuthorizer {
     fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
         CheckPolicyFuture::ready(self.decide(request))
     }
+}
+
+/// The caller's address for `aws:SourceIp`: the peer's (from [`ConnectionInfo`]), or — when
+/// the peer is one of the `trusted` proxies — the right-most address of `X-Forwarded-For` that
+/// is not a trusted proxy. An entry that is not an address ends the walk (what lies left of it
+/// came from whoever sent the garbage) and the last trusted hop reached is the answer.
+pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare canonical forms.
+    let peer = parts
+        .extensions
+        .get::<ConnectionInfo>()?
+        .peer
+        .ip()
+        .to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hop = peer;
+    let entries = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .rev()
+        .flat_map(|v| v.as_bytes().rsplit(|&b| b == b','));
+    for entry in entries {
+        let Some(ip) = std::str::from_utf8(entry)
+            .ok()
+            .and_then(|e| e.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
+        else {
+            break;
+        };
+        hop = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(hop)
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use http::request::Parts;
 use http::Method;
 
-use crate::canonical::normalize_path;
+use crate::sigv4::canonical::normalize_path;
 use crate::error::{Rejection, RejectionKind};
 
 /// Which request targets are refused before authentication, and whether the path is normalised

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use crate::canonical::Sink;
+use crate::sigv4::canonical::Sink;
 
 /// The only algorithm this crate speaks.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -16,7 +16,7 @@ pub(crate) const TERMINATOR: &str = "aws4_request";
 
 /// Formats `t` as `YYYYMMDDTHHMMSSZ` (saturating at the years 0000 and 9999).
 pub(crate) fn format_amz_date(t: SystemTime) -> String {
-    let dt = match crate::timestamps::offset_date_time(t) {
+    let dt = match crate::clock::offset_date_time(t) {
         Some(dt) => dt,
         None if t > SystemTime::UNIX_EPOCH => return "99991231T235959Z".to_owned(),
         None => return "00000101T000000Z".to_owned(),
