@@ -71,11 +71,18 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// What `load` found: the configuration in force (command-line overrides applied), the file's
+/// own (what reloads are compared with), the identities, and the reloading file store.
+type Loaded = (
+    GatewayConfig,
+    GatewayConfig,
+    SharedStore,
+    Option<Arc<FileStore>>,
+);
+
 /// The configuration and the identity store (file-backed and reloading with `--config`).
-fn load(
-    args: &Args,
-) -> Result<(GatewayConfig, SharedStore, Option<Arc<FileStore>>), ConfigFileError> {
-    let (mut config, store, file) = match &args.config {
+fn load(args: &Args) -> Result<Loaded, ConfigFileError> {
+    let (as_read, store, file) = match &args.config {
         Some(path) => {
             let (file, config) = FileStore::open(path)?;
             let store = file.store();
@@ -87,6 +94,7 @@ fn load(
             (config, store, None)
         }
     };
+    let mut config = as_read.clone();
     if let Some(listen) = &args.listen {
         config.listen.clone_from(listen);
     }
@@ -95,7 +103,7 @@ fn load(
     }
     // The identities were checked while building the store; the overrides may change the rest.
     config.validate_settings()?;
-    Ok((config, store, file))
+    Ok((config, as_read, store, file))
 }
 
 fn main() -> ExitCode {
@@ -126,7 +134,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (config, store, file) = match loaded {
+    let (config, as_read, store, file) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("configuration error: {e}");
@@ -153,7 +161,7 @@ fn main() -> ExitCode {
         }
     };
     let demo = args.config.is_none();
-    match runtime.block_on(serve(config, store, file, demo)) {
+    match runtime.block_on(serve(config, as_read, store, file, demo)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sigv4-gateway: {e}");
@@ -166,6 +174,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn serve(
     config: GatewayConfig,
+    as_read: GatewayConfig,
     store: SharedStore,
     file: Option<Arc<FileStore>>,
     demo: bool,
@@ -217,7 +226,8 @@ async fn serve(
     }
     let _watcher = file.map(|f| {
         let gateway = gateway.clone();
-        let in_force = std::sync::Mutex::new(config.clone());
+        // Compared with the file as read, not with the command line's overrides.
+        let in_force = std::sync::Mutex::new(as_read);
         let source = f.clone();
         f.on_reload(move |new| {
             let mut old = in_force.lock().unwrap_or_else(|e| e.into_inner());

@@ -22,7 +22,7 @@ use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody
 use crate::BoxError;
 
 /// How long the upstream may take to start answering.
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The identity headers the upstream receives (any the caller sent are removed first).

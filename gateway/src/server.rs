@@ -31,7 +31,8 @@ use crate::BoxError;
 pub(crate) struct ConnLimits {
     /// From a request's first byte (or the connection's start) to the end of its head.
     pub(crate) header_read_timeout: Duration,
-    /// Idle between requests, or without a byte read or written while one is in flight.
+    /// Idle between requests; while one is in flight, this plus the upstream's 30 s without a
+    /// byte read or written.
     pub(crate) keep_alive_timeout: Duration,
     /// Open connections at most.
     pub(crate) max_connections: usize,
@@ -128,8 +129,12 @@ impl Activity {
         let now = self.now_ms();
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         if self.in_flight.load(Ordering::Acquire) > 0 {
+            // The upstream's own time to answer does not count against the client.
+            let stall = limits
+                .keep_alive_timeout
+                .saturating_add(crate::proxy::UPSTREAM_TIMEOUT);
             let last = self.last_io.load(Ordering::Relaxed);
-            if now.saturating_sub(last) > ms(limits.keep_alive_timeout) {
+            if now.saturating_sub(last) > ms(stall) {
                 return Verdict::Close("no byte read or written while a request is in flight");
             }
             return Verdict::Keep;
@@ -548,9 +553,10 @@ mod tests {
             Verdict::Close("request head not received in time")
         );
         let guard = a.request_started();
-        std::thread::sleep(Duration::from_millis(150));
-        a.on_write();
+        std::thread::sleep(Duration::from_millis(400));
+        // In flight: the keep-alive deadline plus the upstream's 30 s.
         assert_eq!(a.verdict(&limits), Verdict::Keep);
+        a.on_write();
         drop(guard);
         // Idle after the response: the keep-alive deadline, not the head's.
         std::thread::sleep(Duration::from_millis(150));

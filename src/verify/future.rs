@@ -138,8 +138,10 @@ fn declared_length(parts: &Parts) -> Option<u64> {
         .and_then(|v| v.parse::<u64>().ok())
 }
 
-/// Reads a body whose hash the signature covers, taking its bytes from `budget` as they come
-/// (its declared length up front): `503` when the budget cannot give them.
+/// Reads a body whose hash the signature covers, taking its bytes from `budget` as they come:
+/// `503` when the budget cannot give them — at once when it has less left than the declared
+/// length. Nothing is reserved ahead of the bytes, so a client that declares a large body and
+/// sends nothing holds nothing.
 async fn buffer<B>(
     body: Guarded<B>,
     declared: Option<u64>,
@@ -151,9 +153,12 @@ where
     B::Error: Into<BoxError>,
 {
     let overloaded = || Rejection::new(RejectionKind::Overloaded, "Service Unavailable");
-    let upfront = usize::try_from(declared.unwrap_or(0).max(1)).unwrap_or(usize::MAX);
-    let mut reservation = budget.reserve(upfront).ok_or_else(overloaded)?;
-    let mut reserved = upfront;
+    let wanted = usize::try_from(declared.unwrap_or(0).max(1)).unwrap_or(usize::MAX);
+    if budget.available() < wanted {
+        return Err(overloaded());
+    }
+    let mut reservation = budget.reserve(0).ok_or_else(overloaded)?;
+    let mut reserved = 0;
     let mut body = std::pin::pin!(body);
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0usize;

@@ -120,6 +120,11 @@ impl BufferBudget {
         self.inner.used.load(Ordering::Relaxed)
     }
 
+    /// Bytes left.
+    pub(crate) fn available(&self) -> usize {
+        self.limit().saturating_sub(self.in_use())
+    }
+
     /// Takes `bytes` from the budget, or `None` if fewer are left.
     pub(crate) fn reserve(&self, bytes: usize) -> Option<Reservation> {
         let mut reservation = Reservation {
