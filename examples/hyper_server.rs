@@ -25,8 +25,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
-    ConnectionInfo, Principal, RequestBody, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
+    ConnectionInfo, Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
 #[path = "support/smoke.rs"]

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_sigv4::{Credentials, SignSigV4Layer, Signer};
+use tower_sigv4::{Credentials, SignError, SignSigV4Layer, Signer};
 
 /// The error type of the examples.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -21,7 +21,7 @@ const SERVICE: &str = "execute-api";
 pub(crate) fn signing_client(
     key: &str,
     secret: &str,
-) -> impl Service<Request<Full<Bytes>>, Response = Response<Incoming>, Error = BoxError> + Clone {
+) -> impl Service<Request<Full<Bytes>>, Response = Response<Incoming>, Error = SignError> + Clone {
     let signer = Signer::new(Credentials::new(key, secret), REGION, SERVICE);
     ServiceBuilder::new()
         .layer(SignSigV4Layer::new(signer))

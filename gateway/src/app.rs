@@ -16,14 +16,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tower_layer::Layer;
 use tower_service::Service;
-use tower_sigv4::config_file::GatewayConfig;
 use tower_sigv4::store::SharedStore;
-use tower_sigv4::sts::StsService;
+use tower_sigv4::sts::{SessionKeys, StsService, TokenKeyring};
+use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
-    credential_service, BufferBudget, ConnectionInfo, IamAuthorizer, Principal, Rejection, RequestBody,
-    Verifier, VerifySigV4, VerifySigV4Layer,
+    credential_service, BufferBudget, ConnectionInfo, IamAuthorizer, Principal, ProvideKey,
+    Rejection, Verifier, VerifySigV4, VerifySigV4Layer,
 };
 
+use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::proxy::Upstream;
 use crate::BoxError;
@@ -60,10 +61,17 @@ impl Stack {
     fn build(
         config: &GatewayConfig,
         store: SharedStore,
+        keyring: Option<Arc<TokenKeyring>>,
         upstream: &Upstream,
         budget: &BufferBudget,
     ) -> Result<Self, BoxError> {
-        let verifier = Verifier::new(config.verifier_config()?, store.clone())?;
+        // Temporary credentials are accepted wherever STS is on: their tokens open with the
+        // keyring; every other key is the store's.
+        let keys: Arc<dyn ProvideKey> = match &keyring {
+            Some(keyring) => Arc::new(SessionKeys::new(store.clone(), keyring.clone())),
+            None => Arc::new(store.clone()),
+        };
+        let verifier = Verifier::from_arc(config.verifier_config()?, keys)?;
         let mut hook = IamAuthorizer::new(config.api_context()?, config.api.stage.clone())
             .with_identity_source(store.clone())
             .with_trusted_proxies(config.trusted_proxies()?);
@@ -74,15 +82,14 @@ impl Stack {
             .with_policy(hook)
             .with_body_limits(config.body_limits(budget))
             .layer(upstream.clone());
-        let sts = if config.sts.enabled {
-            Some(
-                StsService::builder(store, config.api.region.clone())
+        let sts = match keyring {
+            Some(keyring) => Some(
+                StsService::builder(store, keyring, config.api.region.clone())
                     .trusted_proxies(config.trusted_proxies()?)
                     .body_limits(config.body_limits(budget))
                     .build()?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
         Ok(Self {
             api,
@@ -92,9 +99,12 @@ impl Stack {
     }
 }
 
-/// The gateway's service, cheap to clone.
+/// The gateway's service, cheap to clone: `/healthz`, STS for requests scoped to `sts`, and
+/// the API (signature, IAM authorizer, then the echo or the reverse proxy) for the rest, with
+/// one access-log line and the metrics per request. A reload replaces its settings and
+/// identities as a whole.
 #[derive(Clone)]
-pub(crate) struct Gateway {
+pub struct Gateway {
     stack: Arc<RwLock<Arc<Stack>>>,
     /// The upstream and the buffer budget stay for the life of the process.
     upstream: Upstream,
@@ -103,9 +113,16 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
-    pub(crate) fn new(
+    /// The service `config` describes, over the identities of `store` and (when STS is on)
+    /// the session-token `keyring`.
+    ///
+    /// # Errors
+    ///
+    /// A setting that does not build (the configuration's own checks come first).
+    pub fn new(
         config: &GatewayConfig,
         store: SharedStore,
+        keyring: Option<Arc<TokenKeyring>>,
         metrics: Metrics,
     ) -> Result<Self, BoxError> {
         let upstream = match &config.upstream {
@@ -113,7 +130,7 @@ impl Gateway {
             None => Upstream::Echo,
         };
         let budget = BufferBudget::new(config.limits.buffer_budget_bytes);
-        let stack = Stack::build(config, store, &upstream, &budget)?;
+        let stack = Stack::build(config, store, keyring, &upstream, &budget)?;
         Ok(Self {
             stack: Arc::new(RwLock::new(Arc::new(stack))),
             upstream,
@@ -122,14 +139,19 @@ impl Gateway {
         })
     }
 
-    /// Installs what `config` and `store` build, for every request that starts from now on.
-    /// On error the stack in force stays.
-    pub(crate) fn reload(
+    /// Installs what `config`, `store` and `keyring` build, for every request that starts
+    /// from now on (the upstream and the buffer budget stay).
+    ///
+    /// # Errors
+    ///
+    /// A setting that does not build; the settings in force stay.
+    pub fn reload(
         &self,
         config: &GatewayConfig,
         store: SharedStore,
+        keyring: Option<Arc<TokenKeyring>>,
     ) -> Result<(), BoxError> {
-        let stack = Stack::build(config, store, &self.upstream, &self.budget)?;
+        let stack = Stack::build(config, store, keyring, &self.upstream, &self.budget)?;
         *self.stack.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stack);
         Ok(())
     }
@@ -139,7 +161,7 @@ impl Gateway {
     }
 
     /// The hyper service of one connection.
-    pub(crate) fn hyper_service(
+    pub fn hyper_service(
         &self,
         connection: ConnectionInfo,
     ) -> impl hyper::service::Service<

@@ -27,16 +27,19 @@ struct RouteLabels {
     route: String,
 }
 
-/// The gateway's metrics, cheap to clone.
+/// The gateway's Prometheus metrics (requests by route, decision and rejection kind; a
+/// latency histogram), cheap to clone.
 #[derive(Clone)]
-pub(crate) struct Metrics {
+pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// Empty metrics.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("sigv4_gateway");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(

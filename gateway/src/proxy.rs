@@ -15,8 +15,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
-use tower_sigv4::config_file::UnderscoreHeaders;
-use tower_sigv4::{ConnectionInfo, Principal, RequestBody};
+use tower_sigv4::verify::RequestBody;
+use tower_sigv4::{ConnectionInfo, Principal};
+
+use crate::config::UnderscoreHeaders;
 
 use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody};
 use crate::BoxError;

@@ -22,8 +22,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
-use tower_sigv4::config_file::LimitsSection;
 
+use crate::config::LimitsSection;
 use crate::BoxError;
 
 /// The bounds of every connection of one listener.

@@ -43,6 +43,9 @@ pub use token::{
 };
 pub use wire::Tag;
 
+#[cfg(test)]
+mod tests;
+
 /// Internals exported for the fuzz targets only (`cfg(fuzzing)`, set by cargo-fuzz).
 #[cfg(fuzzing)]
 #[doc(hidden)]

@@ -13,9 +13,9 @@ use crate::credentials::{KeyError, KeyRequest, ProvideKey, ProvideKeyFuture, Res
 /// with the same keyring issued, and asks `inner` for every other key.
 ///
 /// A request with a session token that opens with the keyring resolves to the role session
-/// the token carries (an expired one is refused as expired); any other request — no token, or
-/// a token that is not one of ours — goes to `inner`, which refuses a long-term key sent with
-/// a token. Opening a token needs no backend: any replica holding the keyring verifies any
+/// the token carries (an expired one is refused as expired); temporary credentials (`ASIA…`)
+/// without a token are refused; any other request — a long-term key, or a token that is not
+/// one of ours — goes to `inner`, which refuses a long-term key sent with a token. Opening a token needs no backend: any replica holding the keyring verifies any
 /// other's sessions.
 ///
 /// ```
@@ -53,9 +53,15 @@ impl<P> SessionKeys<P> {
         &self.keyring
     }
 
-    /// Opens the request's session token: `None` when it is not one of ours.
+    /// Opens the request's session token: `None` when it is not one of ours. Temporary
+    /// credentials (`ASIA…`) without a token are refused here.
     fn open(&self, request: &KeyRequest<'_>) -> Option<Result<ResolvedKey, KeyError>> {
-        let token = request.session_token()?;
+        let Some(token) = request.session_token() else {
+            return request
+                .access_key_id()
+                .starts_with("ASIA")
+                .then(|| Err(KeyError::invalid_token()));
+        };
         match self.keyring.open_at(
             token,
             request.access_key_id(),

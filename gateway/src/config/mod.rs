@@ -1,8 +1,7 @@
 //! The gateway's TOML configuration file, and the identity store that reloads it.
 //!
-//! One file configures the [`sigv4-gateway`](https://docs.rs/tower-sigv4) binary and any
-//! application that wants the same model: the API, the signature settings, STS, and the users
-//! and roles of any number of accounts (each account comes from the ARNs).
+//! One file configures the gateway: the API, the signature settings, the limits, STS, and the
+//! users and roles of any number of accounts (each account comes from the ARNs).
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
@@ -49,7 +48,7 @@
 //! An error never shows a line of the file, nor the value of a key whose name holds `secret`.
 //!
 //! ```
-//! use tower_sigv4::config_file::GatewayConfig;
+//! use sigv4_gateway::config::GatewayConfig;
 //!
 //! let config = GatewayConfig::from_toml(r#"
 //!     [api]
@@ -62,13 +61,14 @@
 //! "#)?;
 //! assert_eq!(config.listen, "127.0.0.1:8080");
 //! assert_eq!(config.api.stage, "prod");
-//! let store = config.identity_store(None)?;
+//! let store = config.identity_store()?;
 //! assert!(store.user("arn:aws:iam::123456789012:user/alice").is_some());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod error;
 mod reload;
+mod restart;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -80,13 +80,14 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::config::{UnsignedPayload, VerifierConfig};
-use crate::iam::{ApiContext, Policy, PolicyKind};
-use crate::store::{IdentityStore, Role, User};
-use crate::sts::{TokenKey, TokenKeyring};
+use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
+use tower_sigv4::store::{IdentityStore, Role, User};
+use tower_sigv4::sts::{TokenKey, TokenKeyring};
+use tower_sigv4::{BodyLimits, BufferBudget, UnsignedPayload, VerifierConfig};
 
 pub use error::ConfigFileError;
 pub use reload::FileStore;
+pub(crate) use restart::restart_only_changes;
 
 fn default_listen() -> String {
     "127.0.0.1:8080".to_owned()
@@ -278,6 +279,17 @@ pub struct TlsSection {
     pub key: PathBuf,
 }
 
+/// What a configuration says of identities: the users and roles, and — when STS is on — the
+/// keyring that seals and opens session tokens.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Identities {
+    /// The users and roles.
+    pub store: IdentityStore,
+    /// The session-token keyring; `None` when `[sts] enabled = false`.
+    pub keyring: Option<Arc<TokenKeyring>>,
+}
+
 /// `[limits]`: what a client may hold. Every value has a default; see the README's
 /// configuration reference.
 #[derive(Clone, Debug, Deserialize)]
@@ -344,8 +356,8 @@ impl Default for LimitsSection {
 
 impl LimitsSection {
     /// The body limits of the signature layer.
-    pub fn body_limits(&self) -> crate::BodyLimits {
-        crate::BodyLimits::default()
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits::default()
             .with_idle_timeout(Duration::from_secs(self.body_idle_timeout_seconds))
             .with_total_timeout(Duration::from_secs(self.body_total_timeout_seconds))
     }
@@ -503,7 +515,7 @@ impl GatewayConfig {
     /// [`GatewayConfig::identity_store`], for a caller that does not need the store.
     pub fn validate(&self) -> Result<(), ConfigFileError> {
         self.validate_settings()?;
-        self.identity_store(None).map(drop)
+        self.identities(None).map(drop)
     }
 
     /// Checks everything but the users and roles (which [`GatewayConfig::identity_store`]
@@ -537,7 +549,7 @@ impl GatewayConfig {
 
     /// The body limits of `[limits]`, with the buffer budget shared by every layer built from
     /// this configuration.
-    pub fn body_limits(&self, budget: &crate::BufferBudget) -> crate::BodyLimits {
+    pub fn body_limits(&self, budget: &BufferBudget) -> BodyLimits {
         self.limits.body_limits().with_buffer_budget(budget.clone())
     }
 
@@ -681,17 +693,21 @@ impl GatewayConfig {
         Ok(Some(Arc::new(keyring)))
     }
 
-    /// The users and roles as an [`IdentityStore`], with the keyring of
-    /// [`GatewayConfig::token_keyring`].
-    pub fn identity_store(
+    /// The users, roles and session-token keyring (see [`GatewayConfig::token_keyring`]).
+    pub fn identities(
         &self,
         random: Option<&Arc<TokenKeyring>>,
-    ) -> Result<IdentityStore, ConfigFileError> {
+    ) -> Result<Identities, ConfigFileError> {
+        Ok(Identities {
+            store: self.identity_store()?,
+            keyring: self.token_keyring(random)?,
+        })
+    }
+
+    /// The users and roles as an [`IdentityStore`].
+    pub fn identity_store(&self) -> Result<IdentityStore, ConfigFileError> {
         let api = self.api_context()?;
         let mut builder = IdentityStore::builder();
-        if let Some(keyring) = self.token_keyring(random)? {
-            builder = builder.token_keyring(keyring);
-        }
         for (i, u) in self.user.iter().enumerate() {
             let at = format!("user[{i}] ({})", u.arn);
             let mut user = User::new(u.arn.clone()).map_err(|e| ConfigFileError::new(&at, e))?;

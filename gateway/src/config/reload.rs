@@ -2,20 +2,20 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{ConfigFileError, GatewayConfig};
-use crate::store::SharedStore;
-use crate::sts::TokenKeyring;
+use tower_sigv4::store::SharedStore;
+use tower_sigv4::sts::TokenKeyring;
 
 /// Users, roles and session-token keys read from the gateway's TOML file, reloaded when the
 /// file changes or the process gets `SIGHUP`.
 ///
-/// A reload builds a complete new [`IdentityStore`](crate::store::IdentityStore) and swaps it
+/// A reload builds a complete new [`IdentityStore`](tower_sigv4::store::IdentityStore) and swaps it
 /// in through the [`SharedStore`]: requests in flight finish with the store they started with.
 /// A file that does not parse or validate is refused with a log line naming the place, and
 /// the store in force stays; the line is written once per change of the file (and at each
@@ -24,6 +24,7 @@ use crate::sts::TokenKeyring;
 pub struct FileStore {
     path: PathBuf,
     store: SharedStore,
+    keyring: RwLock<Option<Arc<TokenKeyring>>>,
     random: Arc<TokenKeyring>,
     seen: Mutex<Seen>,
     listeners: Mutex<Vec<Listener>>,
@@ -87,13 +88,14 @@ impl FileStore {
             .map(Arc::new)
             .map_err(|e| ConfigFileError::new("sts", e))?;
         let config = parse(&path, &text)?;
-        let store = config
-            .identity_store(Some(&random))
+        let identities = config
+            .identities(Some(&random))
             .map_err(|e| e.in_file(&path))?;
         Ok((
             Self {
                 path,
-                store: SharedStore::new(store),
+                store: SharedStore::new(identities.store),
+                keyring: RwLock::new(identities.keyring),
                 random,
                 seen: Mutex::new(Seen {
                     installed: fingerprint,
@@ -105,9 +107,17 @@ impl FileStore {
         ))
     }
 
-    /// The handle the key provider, the IAM hook and STS read from.
+    /// The handle the key provider, the IAM authorizer and STS read from.
     pub fn store(&self) -> SharedStore {
         self.store.clone()
+    }
+
+    /// The session-token keyring in force (`None` while STS is off).
+    pub fn keyring(&self) -> Option<Arc<TokenKeyring>> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The file.
@@ -172,13 +182,14 @@ impl FileStore {
         }
         let loaded = parse(&self.path, &text).and_then(|config| {
             config
-                .identity_store(Some(&self.random))
-                .map(|store| (config, store))
+                .identities(Some(&self.random))
+                .map(|identities| (config, identities))
                 .map_err(|e| e.in_file(&self.path))
         });
         match loaded {
-            Ok((config, store)) => {
-                self.store.replace(store);
+            Ok((config, identities)) => {
+                self.store.replace(identities.store);
+                *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = identities.keyring;
                 seen.installed = fingerprint;
                 seen.refused = None;
                 // Still under the lock: listeners see the configurations in the order they

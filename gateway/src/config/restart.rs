@@ -1,6 +1,6 @@
 //! What a reload of the configuration file cannot change.
 
-use tower_sigv4::config_file::GatewayConfig;
+use super::GatewayConfig;
 
 /// The keys that differ between `old` and `new` but take effect only at restart: the
 /// listeners, the upstream and what reaches it, TLS, and the connection limits. Everything

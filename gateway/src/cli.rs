@@ -1,0 +1,138 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::run;
+
+/// API Gateway's `AWS_IAM` authorization (SigV4, IAM policies, STS) in front of any HTTP
+/// service. Without `--config` it runs the bundled demo configuration and prints a `curl`
+/// command that works.
+#[derive(Debug, Parser)]
+#[command(name = "sigv4-gateway", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    source: Source,
+    /// Validate the configuration and exit (non-zero, naming the place of the first mistake).
+    #[arg(long)]
+    check_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Where the configuration comes from, and what the command line overrides in it.
+#[derive(Debug, Args)]
+struct Source {
+    /// The TOML configuration (default: the bundled demo configuration).
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Listen here instead of the file's `listen`.
+    #[arg(long, value_name = "ADDR", global = true)]
+    listen: Option<String>,
+    /// Proxy to this http:// URL instead of the file's `upstream`.
+    #[arg(long, value_name = "URL", global = true)]
+    upstream: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve (what the gateway does without a command).
+    Serve,
+    /// Validate the configuration and exit (the same as `--check-config`).
+    CheckConfig,
+}
+
+impl Cli {
+    /// Runs the command; the process's exit code.
+    pub fn run(self) -> ExitCode {
+        let source = &self.source;
+        let loaded = run::load(
+            source.config.as_deref(),
+            source.listen.as_deref(),
+            source.upstream.as_deref(),
+        );
+        let check = self.check_config || matches!(self.command, Some(Command::CheckConfig));
+        if check {
+            return match loaded {
+                Ok(_) => {
+                    println!("configuration OK");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("configuration error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_target(false)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("sigv4-gateway: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let demo = source.config.is_none();
+        match runtime.block_on(run::serve(loaded, demo)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sigv4-gateway: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Parses the process's arguments and runs them (`--help` and `--version` print on stdout and
+/// exit 0; a usage mistake prints on stderr and exits 2).
+pub fn main() -> ExitCode {
+    Cli::parse().run()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn check_config_is_a_flag_and_a_command() {
+        let flag = Cli::try_parse_from(["sigv4-gateway", "--config", "g.toml", "--check-config"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(flag.check_config);
+        assert_eq!(flag.source.config.as_deref(), Some(std::path::Path::new("g.toml")));
+        let command = Cli::try_parse_from(["sigv4-gateway", "check-config", "--config=g.toml"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(command.command, Some(Command::CheckConfig)));
+        assert_eq!(command.source.config.as_deref(), Some(std::path::Path::new("g.toml")));
+        let error = Cli::try_parse_from(["sigv4-gateway", "--bogus"])
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(error, Some(clap::error::ErrorKind::UnknownArgument));
+    }
+}

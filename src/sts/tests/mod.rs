@@ -1,0 +1,12 @@
+//! Unit tests of the STS wire format: request parsing and validation, and the XML responses.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+mod time_limits;
+mod wire;
+mod xml;
