@@ -35,7 +35,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    ConnectionInfo, IamAuthorizer, Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer,
+    ConnectionInfo, IamAuthorizer, Principal, StaticKeys, Verifier, VerifierConfig,
+    VerifySigV4Layer,
 };
 
 #[path = "support/smoke.rs"]

@@ -172,7 +172,7 @@ pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sts"))]
 mod tests {
     use super::*;
 

@@ -11,7 +11,7 @@
 //! ## Quick start
 //!
 //! ```no_run
-//! use axum::{routing::get, Router};
+//! use axum::{routing::get, Extension, Router};
 //! use tower_sigv4::{Principal, StaticKeys, Verifier, VerifierConfig, VerifySigV4Layer};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,12 +22,16 @@
 //! );
 //! let verifier = Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), keys)?;
 //! let app = Router::new()
-//!     .route("/", get(|p: Principal| async move { format!("hello {}", p.arn()) }))
+//!     .route("/", get(|p: Extension<Principal>| async move { format!("hello {}", p.arn()) }))
 //!     .layer(VerifySigV4Layer::new(verifier));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! The layer puts the verified [`Principal`] in the request's extensions; with the `axum`
+//! feature it is an extractor of its own (`|p: Principal| …`), which answers 500 when the layer
+//! is missing.
 //!
 //! ## What is checked, in order
 //!
@@ -108,13 +112,13 @@ pub use error::{ConfigError, ConfigErrorKind, Rejection, RejectionKind};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingPrincipal;
-#[cfg(feature = "iam")]
-#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
-pub use policy::{IamAuthorizer, IdentityPolicies};
 pub use policy::{
     AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
     PolicyRequest,
 };
+#[cfg(feature = "iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
+pub use policy::{IamAuthorizer, IdentityPolicies};
 pub use principal::{Principal, PrincipalType, SessionInfo};
 pub use sign::layer::{
     ClientPayload, SignSigV4, SignSigV4Layer, SignSigV4Passthrough, SignSigV4PassthroughLayer,

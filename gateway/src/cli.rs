@@ -125,11 +125,17 @@ mod tests {
         let flag = Cli::try_parse_from(["sigv4-gateway", "--config", "g.toml", "--check-config"])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(flag.check_config);
-        assert_eq!(flag.source.config.as_deref(), Some(std::path::Path::new("g.toml")));
+        assert_eq!(
+            flag.source.config.as_deref(),
+            Some(std::path::Path::new("g.toml"))
+        );
         let command = Cli::try_parse_from(["sigv4-gateway", "check-config", "--config=g.toml"])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(command.command, Some(Command::CheckConfig)));
-        assert_eq!(command.source.config.as_deref(), Some(std::path::Path::new("g.toml")));
+        assert_eq!(
+            command.source.config.as_deref(),
+            Some(std::path::Path::new("g.toml"))
+        );
         let error = Cli::try_parse_from(["sigv4-gateway", "--bogus"])
             .err()
             .map(|e| e.kind());

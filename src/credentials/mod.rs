@@ -23,7 +23,6 @@
 //! # }
 //! ```
 
-
 mod caching;
 pub(crate) mod future;
 

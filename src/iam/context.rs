@@ -513,6 +513,27 @@ fn format_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
 
+/// The engine's view of a verified [`Principal`](crate::Principal): a user, a role session
+/// (with its role's full ARN) or an account's root, with its tags.
+impl TryFrom<&crate::Principal> for Caller {
+    type Error = CallerError;
+
+    fn try_from(principal: &crate::Principal) -> Result<Self, CallerError> {
+        use crate::PrincipalType as P;
+        let mut caller = match (principal.principal_type(), principal.session()) {
+            (P::AssumedRole, Some(s)) => {
+                Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
+            }
+            (P::Account, _) => Caller::root(principal.account())?,
+            _ => Caller::user(principal.arn(), principal.user_id())?,
+        };
+        for (k, v) in principal.tags() {
+            caller = caller.with_tag(k.clone(), v.clone());
+        }
+        Ok(caller)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,26 +573,5 @@ mod tests {
             ctx.single(&KeyId::parse("aws:PrincipalTag/TEAM")),
             Some("a")
         );
-    }
-}
-
-/// The engine's view of a verified [`Principal`](crate::Principal): a user, a role session
-/// (with its role's full ARN) or an account's root, with its tags.
-impl TryFrom<&crate::Principal> for Caller {
-    type Error = CallerError;
-
-    fn try_from(principal: &crate::Principal) -> Result<Self, CallerError> {
-        use crate::PrincipalType as P;
-        let mut caller = match (principal.principal_type(), principal.session()) {
-            (P::AssumedRole, Some(s)) => {
-                Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
-            }
-            (P::Account, _) => Caller::root(principal.account())?,
-            _ => Caller::user(principal.arn(), principal.user_id())?,
-        };
-        for (k, v) in principal.tags() {
-            caller = caller.with_tag(k.clone(), v.clone());
-        }
-        Ok(caller)
     }
 }

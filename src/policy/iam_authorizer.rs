@@ -24,12 +24,14 @@ use std::net::IpAddr;
 use http::request::Parts;
 use ipnet::IpNet;
 
-use crate::sigv4::canonical::normalize_resource_path;
 use crate::iam::{
     evaluate, resource_arn, AccountMasking, ApiContext, Caller, Evaluation, MessageStyle, Policy,
     PolicyKind, RequestContext,
 };
-use crate::policy::{CheckPolicy, ConnectionInfo, CheckPolicyFuture, PolicyDecision, PolicyRequest};
+use crate::policy::{
+    CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision, PolicyRequest,
+};
+use crate::sigv4::canonical::normalize_resource_path;
 
 /// Where [`IamAuthorizer`] finds the identity policies of a caller, looked up by its
 /// `aws:PrincipalArn` (the user ARN, or the role ARN for a role session).

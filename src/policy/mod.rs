@@ -16,7 +16,6 @@
 //! # takes(only_get);
 //! ```
 
-
 #[cfg(feature = "iam")]
 mod iam_authorizer;
 

@@ -7,11 +7,11 @@ use http::header::{HeaderName, HeaderValue, AUTHORIZATION, HOST};
 use http::request::Parts;
 use http::Uri;
 
-use crate::sigv4::parse;
-use crate::sigv4::canonical::{self, hex32, CanonicalRequest, UNSIGNED_PAYLOAD};
-use crate::sigv4::settings::{PathNormalization, PercentEncoding};
 use crate::credentials::SecretKey;
+use crate::sigv4::canonical::{self, hex32, CanonicalRequest, UNSIGNED_PAYLOAD};
+use crate::sigv4::parse;
 use crate::sigv4::scope::{self, ALGORITHM};
+use crate::sigv4::settings::{PathNormalization, PercentEncoding};
 use crate::sigv4::signing_key::SigningKey;
 
 /// Credentials to sign with. `Debug` hides the secret and the token.
@@ -385,11 +385,16 @@ impl Signer {
         parts.headers.remove(AUTHORIZATION);
         parts.headers.insert(
             HeaderName::from_static("x-amz-date"),
-            HeaderValue::from_str(&amz_date).map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid date"))?,
+            HeaderValue::from_str(&amz_date)
+                .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid date"))?,
         );
         if let Some(token) = &self.credentials.session_token {
-            let mut v = HeaderValue::from_str(token)
-                .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "session token is not a valid header value"))?;
+            let mut v = HeaderValue::from_str(token).map_err(|_| {
+                err(
+                    SignErrorKind::InvalidHeaderValue,
+                    "session token is not a valid header value",
+                )
+            })?;
             v.set_sensitive(true);
             parts
                 .headers
@@ -398,13 +403,15 @@ impl Signer {
         if self.settings.content_sha256 == ContentSha256Header::Include {
             parts.headers.insert(
                 HeaderName::from_static("x-amz-content-sha256"),
-                HeaderValue::from_str(&payload_hash).map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid payload hash"))?,
+                HeaderValue::from_str(&payload_hash)
+                    .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "invalid payload hash"))?,
             );
         }
         let signed_headers = self.signed_header_names(parts, false);
         let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         canonical::sort_pairs(&mut pairs);
-        let host = host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
+        let host =
+            host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
         let creq = CanonicalRequest {
             method: parts.method.as_str(),
             path: canonical::canonical_path(
@@ -424,8 +431,12 @@ impl Signer {
             "{ALGORITHM} Credential={}/{date}/{}/{}/aws4_request, SignedHeaders={signed_headers}, Signature={signature}",
             self.credentials.access_key_id, self.region, self.service
         );
-        let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| err(SignErrorKind::InvalidHeaderValue, "access key id is not a valid header value"))?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            err(
+                SignErrorKind::InvalidHeaderValue,
+                "access key id is not a valid header value",
+            )
+        })?;
         value.set_sensitive(true);
         drop(pairs);
         parts.headers.insert(AUTHORIZATION, value);
@@ -442,7 +453,10 @@ impl Signer {
     ) -> Result<Uri, SignError> {
         let secs = expires.as_secs();
         if secs == 0 || secs > parse::MAX_EXPIRES {
-            return Err(err(SignErrorKind::InvalidExpiry, "expiry must be between 1 second and 7 days"));
+            return Err(err(
+                SignErrorKind::InvalidExpiry,
+                "expiry must be between 1 second and 7 days",
+            ));
         }
         let amz_date = scope::format_amz_date(time);
         let date = amz_date.get(..8).unwrap_or_default().to_owned();
@@ -476,7 +490,8 @@ impl Signer {
         }
         let mut pairs = canonical::query_pairs(&query);
         canonical::sort_pairs(&mut pairs);
-        let host = host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
+        let host =
+            host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
         let creq = CanonicalRequest {
             method: parts.method.as_str(),
             path: canonical::canonical_path(
@@ -507,6 +522,11 @@ impl Signer {
         builder
             .path_and_query(format!("{}?{query}", parts.uri.path()))
             .build()
-            .map_err(|_| err(SignErrorKind::InvalidUri, "could not build the presigned URL"))
+            .map_err(|_| {
+                err(
+                    SignErrorKind::InvalidUri,
+                    "could not build the presigned URL",
+                )
+            })
     }
 }

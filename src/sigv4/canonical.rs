@@ -453,6 +453,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "iam")]
     #[test]
     fn resource_paths_cannot_dodge_a_deny() {
         for (input, want) in [

@@ -8,10 +8,10 @@ use http::request::Parts;
 use http::HeaderName;
 use sha2::{Digest, Sha256};
 
-use crate::sigv4::canonical::{form_decode_str, split_ascii, text, QueryPair};
-use crate::sigv4::settings::PresignedExpires;
 use crate::error::{Rejection, RejectionKind};
+use crate::sigv4::canonical::{form_decode_str, split_ascii, text, QueryPair};
 use crate::sigv4::scope::ALGORITHM;
+use crate::sigv4::settings::PresignedExpires;
 
 pub(crate) const X_AMZ_ALGORITHM: &str = "X-Amz-Algorithm";
 pub(crate) const X_AMZ_CREDENTIAL: &str = "X-Amz-Credential";

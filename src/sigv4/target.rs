@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use http::request::Parts;
 use http::Method;
 
-use crate::sigv4::canonical::normalize_path;
 use crate::error::{Rejection, RejectionKind};
+use crate::sigv4::canonical::normalize_path;
 
 /// Which request targets are refused before authentication, and whether the path is normalised
 /// for the policy and the inner service. See [`judge_path`].

@@ -42,16 +42,16 @@ use std::time::{Duration, SystemTime};
 use http::request::Parts;
 use subtle::ConstantTimeEq;
 
-use crate::sigv4::parse::{self, AuthLocation, AuthParams, DateSource};
+use crate::credentials::{KeyError, KeyErrorKind, KeyRequest, ProvideKey, ResolvedKey};
+use crate::error::{ConfigError, Rejection, RejectionKind};
+use crate::principal::Principal;
 use crate::sigv4::canonical::{self, hex32, split_ascii, CanonicalRequest, QueryPair};
+use crate::sigv4::parse::{self, AuthLocation, AuthParams, DateSource};
+use crate::sigv4::scope::{self, CredentialScope, TERMINATOR};
 use crate::sigv4::settings::{
     ForwardedHost, MismatchDetail, PresignedPayload, UnsignedPayload, VerifierConfig,
 };
-use crate::credentials::{KeyError, KeyErrorKind, KeyRequest, ProvideKey, ResolvedKey};
-use crate::error::{ConfigError, Rejection, RejectionKind};
 use crate::sigv4::signing_key_cache::KeyCache;
-use crate::principal::Principal;
-use crate::sigv4::scope::{self, CredentialScope, TERMINATOR};
 
 pub(crate) use crate::sigv4::canonical::UNSIGNED_PAYLOAD;
 

@@ -1,5 +1,5 @@
 //! Identities: accounts, users with access keys, roles and tags — the model behind the key
-//! provider, the IAM hook's identity policies and the STS service.
+//! provider, the IAM authorizer's identity policies and the STS service.
 //!
 //! An [`IdentityStore`] is immutable; a [`SharedStore`] is a cheap handle on the current one
 //! that can be [replaced](SharedStore::replace) while requests are in flight (that is how the
@@ -8,7 +8,6 @@
 //! ```
 //! use tower_sigv4::iam::{Policy, PolicyKind};
 //! use tower_sigv4::store::{IdentityStore, Role, SharedStore, User};
-//! use tower_sigv4::sts::TokenKeyring;
 //! use tower_sigv4::{IamAuthorizer, Verifier, VerifierConfig};
 //!
 //! let invoke = Policy::parse(
@@ -30,13 +29,13 @@
 //!             .with_tag("team", "blue"),
 //!     )
 //!     .role(Role::new("arn:aws:iam::123456789012:role/Invoker", trust)?.with_policy(invoke))
-//!     .token_keyring(TokenKeyring::generate_random("k1")?)
 //!     .build()?;
 //! assert_eq!(store.accounts().into_iter().collect::<Vec<_>>(), ["123456789012"]);
 //! assert!(store.user("arn:aws:iam::123456789012:user/alice").unwrap().user_id().starts_with("AIDA"));
 //!
 //! let store = SharedStore::new(store);
-//! // The same handle resolves keys (long-term and temporary) and identity policies.
+//! // The same handle resolves long-term keys and identity policies (temporary credentials:
+//! // `sts::SessionKeys` around it).
 //! let verifier = Verifier::new(VerifierConfig::new("us-east-1", "execute-api"), store.clone())?;
 //! let api = tower_sigv4::iam::ApiContext::new("us-east-1", "123456789012", "apiid");
 //! let hook = IamAuthorizer::new(api, "prod").with_identity_source(store);

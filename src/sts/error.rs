@@ -119,7 +119,7 @@ impl fmt::Display for StsErrorCode {
     }
 }
 
-/// A rejection of an STS request, rendered by [`error_response`](super::error_response).
+/// A rejection of an STS request, rendered as STS's `ErrorResponse` XML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StsError {
     code: StsErrorCode,

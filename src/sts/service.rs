@@ -27,13 +27,13 @@ use super::xml::{
     assume_role_response, error_response, get_caller_identity_response, new_request_id,
     CONTENT_TYPE as XML_CONTENT_TYPE, REQUEST_ID_HEADER,
 };
+use crate::clock::offset_date_time;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, Rejection};
 use crate::policy::{source_ip, ConnectionInfo};
 use crate::principal::Principal;
-use crate::store::SharedStore;
-use crate::clock::offset_date_time;
 use crate::sigv4::verifier::Verifier;
+use crate::store::SharedStore;
 use crate::verify::layer::VerifySigV4Layer;
 use crate::verify::limits::BodyLimits;
 use crate::verify::response::RenderRejection;

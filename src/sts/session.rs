@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 use super::error::StsError;
 use super::token::{NewSession, SessionClaims};
 use super::wire::{check_duration, same_tag_key, AssumeRoleParams, Tag};
+use crate::clock::{offset_date_time, system_time};
 use crate::iam::{evaluate_trust_with_session, Caller, Policy, PolicyKind, RequestContext};
 use crate::principal::{Principal, PrincipalType, SessionInfo};
 use crate::store::IdentityStore;
-use crate::clock::{offset_date_time, system_time};
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
 const TAG_SESSION: &str = "sts:TagSession";

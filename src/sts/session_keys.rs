@@ -62,11 +62,10 @@ impl<P> SessionKeys<P> {
                 .starts_with("ASIA")
                 .then(|| Err(KeyError::invalid_token()));
         };
-        match self.keyring.open_at(
-            token,
-            request.access_key_id(),
-            unix_seconds(request.now()),
-        ) {
+        match self
+            .keyring
+            .open_at(token, request.access_key_id(), unix_seconds(request.now()))
+        {
             Ok(claims) => Some(Ok(ResolvedKey::new(
                 claims.secret_access_key.clone(),
                 session_principal(&claims),

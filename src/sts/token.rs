@@ -26,8 +26,8 @@ use zeroize::Zeroizing;
 
 use super::error::StsError;
 use super::wire::Tag;
-use crate::credentials::SecretKey;
 use crate::clock::is_representable;
+use crate::credentials::SecretKey;
 
 const TOKEN_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;

@@ -125,7 +125,13 @@ mod tests {
 
     #[test]
     fn messages_are_escaped_as_json_does() {
-        for message in ["plain", "a \"quote\" and \\ back", "line\nbreak\ttab\r", "\u{1}ctl\u{8}\u{c}\u{1f}", "é ✓"] {
+        for message in [
+            "plain",
+            "a \"quote\" and \\ back",
+            "line\nbreak\ttab\r",
+            "\u{1}ctl\u{8}\u{c}\u{1f}",
+            "é ✓",
+        ] {
             let ours = json_message("message", message);
             let theirs = serde_json::json!({ "message": message }).to_string();
             assert_eq!(ours, theirs, "{message:?}");
@@ -141,8 +147,14 @@ mod tests {
             assert_eq!(id.len(), 36);
             let bytes = id.as_bytes();
             assert_eq!(bytes.get(14), Some(&b'4'), "{id}");
-            assert!(matches!(bytes.get(19), Some(b'8' | b'9' | b'a' | b'b')), "{id}");
-            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
+            assert!(
+                matches!(bytes.get(19), Some(b'8' | b'9' | b'a' | b'b')),
+                "{id}"
+            );
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
         }
     }
 }

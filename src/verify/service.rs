@@ -11,7 +11,7 @@ use super::body::{RequestBody, ResponseBody};
 use super::future::{authenticate, ResponseFuture};
 use super::layer::Shared;
 
-/// The middleware service; built by [`VerifySigV4Layer`](super::VerifySigV4Layer).
+/// The middleware service; built by [`VerifySigV4Layer`](crate::VerifySigV4Layer).
 pub struct VerifySigV4<S> {
     inner: S,
     shared: Arc<Shared>,

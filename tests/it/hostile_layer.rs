@@ -42,8 +42,8 @@ use tokio::sync::{mpsc, oneshot};
 use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::verify::{BodyErrorKind, RequestBody};
 use tower_sigv4::{
-    FixedClock, Principal, Rejection, Sleep, StaticKeys, Timer,
-    Verifier, VerifierConfig, VerifySigV4Layer,
+    FixedClock, Principal, Rejection, Sleep, StaticKeys, Timer, Verifier, VerifierConfig,
+    VerifySigV4Layer,
 };
 
 // ---------------------------------------------------------------------------------------------

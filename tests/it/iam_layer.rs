@@ -21,8 +21,8 @@ use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
-    FixedClock, IamAuthorizer, Principal, SessionInfo, StaticKeys, Verifier,
-    VerifierConfig, VerifySigV4Layer,
+    FixedClock, IamAuthorizer, Principal, SessionInfo, StaticKeys, Verifier, VerifierConfig,
+    VerifySigV4Layer,
 };
 
 const P: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["execute-api:Invoke"],"Resource":["arn:aws:execute-api:us-east-1:123456789012:apiid/prod/GET/"]}]}"#;

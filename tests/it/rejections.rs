@@ -19,8 +19,7 @@ use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
     provide_key_fn, FixedClock, KeyError, MismatchDetail, PolicyDecision, PolicyRequest, Principal,
-    Rejection, StaticKeys, UnsignedPayload, Verifier, VerifierConfig,
-    VerifySigV4Layer,
+    Rejection, StaticKeys, UnsignedPayload, Verifier, VerifierConfig, VerifySigV4Layer,
 };
 
 fn keys() -> StaticKeys {

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use http::request::Parts;
 use http::Request;
+use std::sync::Arc;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::store::{IdentityStore, Role, SharedStore, User, DEFAULT_MAX_SESSION};
-use std::sync::Arc;
 use tower_sigv4::sts::{SessionKeys, TokenKeyring};
 use tower_sigv4::{
     Credentials, KeyErrorKind, KeyRequest, Principal, PrincipalType, ProvideKey, Rejection,

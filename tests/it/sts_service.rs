@@ -16,12 +16,12 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use tower::{service_fn, Layer, ServiceExt};
 use std::sync::Arc;
+use tower::{service_fn, Layer, ServiceExt};
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
-use tower_sigv4::verify::RequestBody;
 use tower_sigv4::store::{IdentityStore, Role, SharedStore, User};
 use tower_sigv4::sts::{SessionKeys, StsService, TokenKeyring};
+use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
     Credentials, FixedClock, IamAuthorizer, Principal, SignablePayload, Signer, Verifier,
     VerifierConfig, VerifySigV4Layer,
@@ -786,30 +786,34 @@ async fn signature_faults_are_sts_xml() {
 }
 
 #[tokio::test]
-async fn sts_disabled_means_no_temporary_credentials() {
-    let store = SharedStore::new(
-        IdentityStore::builder()
-            .user(
-                User::new(ALICE)
-                    .unwrap()
-                    .with_access_key("AKIAALICE", "alice-secret"),
-            )
-            .role(Role::new(INVOKER, trusting(ALICE, "")).unwrap())
-            .build()
-            .unwrap(),
-    );
-    let fields: Vec<(&str, String)> = assume(INVOKER, "s1");
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let reply = sts_with(&store, &alice(), &fields, t0()).await;
+async fn without_session_keys_temporary_credentials_are_invalid() {
+    // STS off on the API side: a verifier over the store alone (no keyring) refuses the
+    // temporary credentials an STS elsewhere issued, as an invalid token.
+    let store = store();
+    let creds = assume_role(&alice(), &assume(INVOKER, "s1"))
+        .await
+        .credentials();
+    let verifier = Verifier::new(
+        VerifierConfig::new("us-east-1", "execute-api"),
+        store.clone(),
+    )
+    .unwrap();
+    let (mut parts, ()) = Request::get("http://api.local/items")
+        .header("host", "api.local")
+        .body(())
+        .unwrap()
+        .into_parts();
+    Signer::new(creds.clone(), "us-east-1", "execute-api")
+        .sign(&mut parts, SignablePayload::Bytes(b""), t0())
+        .unwrap();
+    let rejection = verifier.verify(&parts, b"", t0()).await.unwrap_err();
     assert_eq!(
-        reply.error(),
-        (
-            500,
-            "InternalFailure",
-            "The request processing has failed because of an unknown error, exception or failure."
-        )
+        rejection.message(),
+        "The security token included in the request is invalid."
     );
-    assert!(reply.body.contains("<Type>Receiver</Type>"));
+    // With the keyring, the same credentials work.
+    let (status, _) = call_api(&store, &creds, "/items", t0()).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

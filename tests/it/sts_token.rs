@@ -14,8 +14,8 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tower_sigv4::sts::{
-    TokenKeyError, NewSession, StsError, Tag, TemporaryCredentials, TokenError,
-    TokenKey, TokenKeyring,
+    NewSession, StsError, Tag, TemporaryCredentials, TokenError, TokenKey, TokenKeyError,
+    TokenKeyring,
 };
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 12:34:41 UTC);
@@ -330,7 +330,10 @@ fn secrets_are_redacted_in_debug() {
     assert!(!shown.contains(&secret));
     assert!(!shown.contains(&c.session_token));
     assert!(!shown.contains(KEY_A));
-    assert_eq!(format!("{:?}", tower_sigv4::SecretKey::new("hunter2")), "SecretKey(***)");
+    assert_eq!(
+        format!("{:?}", tower_sigv4::SecretKey::new("hunter2")),
+        "SecretKey(***)"
+    );
     assert_eq!(
         format!("{:?}", ring.current()),
         r#"TokenKey { id: "k1", secret: *** }"#

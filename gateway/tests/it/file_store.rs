@@ -18,8 +18,8 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::Request;
 use http_body_util::{BodyExt, Full};
-use tower::ServiceExt;
 use sigv4_gateway::config::{ConfigFileError, FileStore, GatewayConfig};
+use tower::ServiceExt;
 use tower_sigv4::sts::{SessionKeys, StsService};
 use tower_sigv4::{
     Credentials, FixedClock, Principal, PrincipalType, ProvideKey, Rejection, RejectionKind,

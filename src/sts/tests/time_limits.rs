@@ -40,7 +40,11 @@ fn store() -> IdentityStore {
     )
     .unwrap();
     IdentityStore::builder()
-        .user(User::new(ALICE).unwrap().with_access_key("AKIAALICE", "alice-secret"))
+        .user(
+            User::new(ALICE)
+                .unwrap()
+                .with_access_key("AKIAALICE", "alice-secret"),
+        )
         .role(Role::new(INVOKER, trust).unwrap())
         .build()
         .unwrap()
@@ -104,4 +108,3 @@ fn session_principal_of_claims_out_of_range_reads_the_epoch() {
     assert_eq!(session.issued_at, UNIX_EPOCH);
     assert_eq!(session.expires_at, UNIX_EPOCH);
 }
-

@@ -2,9 +2,9 @@
 
 use super::support;
 
-use support::{assume_role, form, params, validation_message, ROLE_ARN};
 use crate::sts::error::StsError;
 use crate::sts::wire::{check_duration, StsRequest, Tag};
+use support::{assume_role, form, params, validation_message, ROLE_ARN};
 
 #[test]
 fn minimal_assume_role_has_defaults() {

@@ -1,6 +1,5 @@
 //! STS XML responses compared as exact strings.
 
-use time::macros::datetime;
 use crate::credentials::SecretKey as SecretAccessKey;
 use crate::sts::error::StsError;
 use crate::sts::token::TemporaryCredentials;
@@ -9,6 +8,7 @@ use crate::sts::xml::{
     assume_role_response, error_response, format_time, get_caller_identity_response,
     new_request_id, CONTENT_TYPE, REQUEST_ID_HEADER,
 };
+use time::macros::datetime;
 
 const REQUEST_ID: &str = "c6104cbe-af31-11e0-8154-cbc7ccf896c7";
 
@@ -158,10 +158,20 @@ fn request_ids_are_v4_uuids() {
     // Hyphenated lower-case version 4: 8-4-4-4-12 hex digits, `4` at 14, the variant at 19.
     assert_eq!(a.len(), 36);
     assert_eq!(a.as_bytes().get(14), Some(&b'4'));
-    assert!(matches!(a.as_bytes().get(19), Some(b'8' | b'9' | b'a' | b'b')));
+    assert!(matches!(
+        a.as_bytes().get(19),
+        Some(b'8' | b'9' | b'a' | b'b')
+    ));
     for (i, c) in a.char_indices() {
         let hyphen = matches!(i, 8 | 13 | 18 | 23);
-        assert!(if hyphen { c == '-' } else { matches!(c, '0'..='9' | 'a'..='f') }, "{a}");
+        assert!(
+            if hyphen {
+                c == '-'
+            } else {
+                matches!(c, '0'..='9' | 'a'..='f')
+            },
+            "{a}"
+        );
     }
     assert_eq!(REQUEST_ID_HEADER, "x-amzn-RequestId");
     assert_eq!(CONTENT_TYPE, "text/xml");

@@ -391,7 +391,11 @@ async fn a_client_gone_while_its_body_is_buffered_gives_its_bytes_back() {
     // The 7 bytes received are held (not the 600 declared).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while budget.in_use() != 7 {
-        assert!(std::time::Instant::now() < deadline, "in use: {}", budget.in_use());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "in use: {}",
+            budget.in_use()
+        );
         tokio::task::yield_now().await;
     }
     task.abort();

@@ -7,7 +7,8 @@ use http::{Method, Request};
 use proptest::prelude::*;
 use tower_sigv4::iam::{ApiContext, Policy, PolicyKind};
 use tower_sigv4::{
-    judge_path, EncodedSlash, IamAuthorizer, PolicyDecision, PolicyRequest, RejectionKind, TargetRules,
+    judge_path, EncodedSlash, IamAuthorizer, PolicyDecision, PolicyRequest, RejectionKind,
+    TargetRules,
 };
 
 use super::*;
@@ -343,7 +344,8 @@ async fn sts_renders_a_refused_target_in_its_xml() {
     use tower_sigv4::sts::StsService;
 
     let store = SharedStore::new(IdentityStore::builder().build().unwrap());
-    let keyring = std::sync::Arc::new(tower_sigv4::sts::TokenKeyring::generate_random("k1").unwrap());
+    let keyring =
+        std::sync::Arc::new(tower_sigv4::sts::TokenKeyring::generate_random("k1").unwrap());
     let sts = StsService::builder(store, keyring, "us-east-1")
         .clock(FixedClock::new(vector_now()))
         .build()

@@ -458,10 +458,7 @@ async fn source_identity_needs_sts_set_source_identity() {
     // Audited allows sts:SetSourceIdentity when sts:SourceIdentity is like "alice*".
     let reply = assume_in(&store, &alice(), AUDITED, &[("SourceIdentity", "alice")]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(
-        claims_of(&reply).source_identity.as_deref(),
-        Some("alice")
-    );
+    assert_eq!(claims_of(&reply).source_identity.as_deref(), Some("alice"));
     let reply = assume_in(&store, &alice(), AUDITED, &[("SourceIdentity", "mallory")]).await;
     assert_refused(
         &reply,
