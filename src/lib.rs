@@ -114,7 +114,7 @@ pub use error::{ConfigError, ConfigErrorKind, Rejection, RejectionKind};
 pub use extract::MissingPrincipal;
 pub use policy::{
     AllowAuthenticated, CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision,
-    PolicyRequest,
+    PolicyOutcome, PolicyRequest,
 };
 #[cfg(feature = "iam")]
 #[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
@@ -140,5 +140,5 @@ pub use verify::layer::VerifySigV4Layer;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use verify::limits::TokioTimer;
 pub use verify::limits::{BodyLimits, BufferBudget, Sleep, Timer};
-pub use verify::response::{ApiGatewayRejections, RenderRejection};
+pub use verify::response::{ApiGatewayRejections, GrpcRejections, RenderRejection};
 pub use verify::service::VerifySigV4;

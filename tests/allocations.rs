@@ -21,6 +21,13 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// `Arc`); a change that allocates more fails here. The 1 is the vector of query pairs.
 const MAX_ALLOCATIONS: usize = 1;
 
+/// Through the layer (a key provider and a policy that answer at once, an inner service that
+/// allocates nothing): the verification's allocations, plus the request's extensions (http's
+/// boxed map, its table, and the two values the layer puts in it: the principal and the
+/// verified facts). Before the layer authenticated inside `call`, a boxed future per request
+/// came on top; it still does for a policy that answers later (checked below).
+const MAX_LAYER_ALLOCATIONS: usize = MAX_ALLOCATIONS + 4;
+
 // One test in this binary, so no other test thread allocates while we count.
 #[test]
 fn verifying_a_get_allocates_at_most_the_measured_count() {
@@ -52,5 +59,48 @@ fn verifying_a_get_allocates_at_most_the_measured_count() {
     assert!(
         count <= MAX_ALLOCATIONS,
         "{count} allocations per verification, more than the {MAX_ALLOCATIONS} measured"
+    );
+
+    // The same request through the layer.
+    use tower::{Layer, Service};
+    let layer = tower_sigv4::VerifySigV4Layer::new(verifier.clone())
+        .with_clock(tower_sigv4::FixedClock::new(now));
+    let inner = tower::service_fn(|_request| {
+        std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(
+            http_body_util::Empty::<bytes::Bytes>::new(),
+        )))
+    });
+    let request = || {
+        http::Request::from_parts(
+            parts.clone(),
+            http_body_util::Empty::<bytes::Bytes>::new(),
+        )
+    };
+    let count_through = |layer: tower_sigv4::VerifySigV4Layer| {
+        let mut service = layer.layer(inner);
+        let mut once = || {
+            let request = request();
+            let region = Region::new(GLOBAL);
+            let response = common::block_on(service.call(request)).unwrap();
+            let allocations = region.change().allocations;
+            assert_eq!(response.status(), 200);
+            allocations
+        };
+        once();
+        let counts: Vec<usize> = (0..5).map(|_| once()).collect();
+        (counts.iter().copied().min().unwrap(), counts)
+    };
+    let (layer_count, layer_counts) = count_through(layer.clone());
+    // A policy that answers with a future takes the boxed path: one allocation more.
+    let later = layer.with_policy(|_: &tower_sigv4::PolicyRequest<'_>| {
+        std::future::ready(tower_sigv4::PolicyDecision::Allow)
+    });
+    let (later_count, later_counts) = count_through(later);
+    println!("  with a policy that answers later: {later_count} (runs: {later_counts:?})");
+    assert!(later_count > layer_count, "{later_count} vs {layer_count}");
+    println!("heap allocations per request through the layer: {layer_count} (runs: {layer_counts:?})");
+    assert!(
+        layer_count <= MAX_LAYER_ALLOCATIONS,
+        "{layer_count} allocations per request through the layer, more than the {MAX_LAYER_ALLOCATIONS} measured"
     );
 }

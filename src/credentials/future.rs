@@ -22,6 +22,16 @@ impl<T> fmt::Debug for NowOrLater<'_, T> {
     }
 }
 
+impl<'a, T> NowOrLater<'a, T> {
+    /// The value, if it is there without waiting; otherwise the future back.
+    pub(crate) fn now_or_later(self) -> Result<T, Self> {
+        match self {
+            Self::Now(Some(v)) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
 impl<T: Unpin> Future for NowOrLater<'_, T> {
     type Output = T;
 

@@ -305,6 +305,13 @@ impl<'a> ProvideKeyFuture<'a> {
     }
 }
 
+impl<'a> ProvideKeyFuture<'a> {
+    /// The answer, if it is there without waiting; otherwise the future back.
+    pub(crate) fn now_or_later(self) -> Result<Result<ResolvedKey, KeyError>, Self> {
+        self.0.now_or_later().map_err(Self)
+    }
+}
+
 impl Future for ProvideKeyFuture<'_> {
     type Output = Result<ResolvedKey, KeyError>;
 
@@ -321,17 +328,32 @@ impl Future for ProvideKeyFuture<'_> {
 pub trait ProvideKey: Send + Sync + 'static {
     /// Looks up the key of `request`.
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a>;
+
+    /// Whether [`ProvideKey::provide_key`] always answers at once
+    /// ([`ProvideKeyFuture::ready`]). The layer then verifies a request without an allocation
+    /// of its own. Default: `false` (a provider that does real async work).
+    fn answers_at_once(&self) -> bool {
+        false
+    }
 }
 
 impl<T: ProvideKey + ?Sized> ProvideKey for Arc<T> {
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a> {
         (**self).provide_key(request)
     }
+
+    fn answers_at_once(&self) -> bool {
+        (**self).answers_at_once()
+    }
 }
 
 impl<T: ProvideKey + ?Sized> ProvideKey for Box<T> {
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a> {
         (**self).provide_key(request)
+    }
+
+    fn answers_at_once(&self) -> bool {
+        (**self).answers_at_once()
     }
 }
 
@@ -500,5 +522,9 @@ impl fmt::Debug for StaticKeys {
 impl ProvideKey for StaticKeys {
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a> {
         ProvideKeyFuture::ready(self.resolve(&request))
+    }
+
+    fn answers_at_once(&self) -> bool {
+        true
     }
 }

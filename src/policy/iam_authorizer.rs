@@ -28,9 +28,7 @@ use crate::iam::{
     evaluate, resource_arn, AccountMasking, ApiContext, Caller, Evaluation, MessageStyle, Policy,
     PolicyKind, RequestContext,
 };
-use crate::policy::{
-    CheckPolicy, CheckPolicyFuture, ConnectionInfo, PolicyDecision, PolicyRequest,
-};
+use crate::policy::{connection_of, CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
 use crate::sigv4::canonical::normalize_resource_path;
 
 /// Where [`IamAuthorizer`] finds the identity policies of a caller, looked up by its
@@ -285,6 +283,10 @@ impl CheckPolicy for IamAuthorizer {
     fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
         CheckPolicyFuture::ready(self.decide(request))
     }
+
+    fn answers_at_once(&self) -> bool {
+        true
+    }
 }
 
 /// The caller's address for `aws:SourceIp`: the peer's (from [`ConnectionInfo`]), or — when
@@ -293,12 +295,7 @@ impl CheckPolicy for IamAuthorizer {
 /// came from whoever sent the garbage) and the last trusted hop reached is the answer.
 pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
     // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare canonical forms.
-    let peer = parts
-        .extensions
-        .get::<ConnectionInfo>()?
-        .peer
-        .ip()
-        .to_canonical();
+    let peer = connection_of(parts)?.peer.ip().to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);

@@ -103,10 +103,27 @@ impl<'a> PolicyRequest<'a> {
         self.now
     }
 
-    /// The connection facts, when the server recorded them.
-    pub fn connection(&self) -> Option<&'a ConnectionInfo> {
-        self.parts.extensions.get::<ConnectionInfo>()
+    /// The connection facts, when the server recorded them: a [`ConnectionInfo`] extension
+    /// or, with the `axum` feature, axum's `ConnectInfo<SocketAddr>` (read as plain HTTP, since
+    /// axum does not say whether the connection was TLS: insert a `ConnectionInfo` for that).
+    pub fn connection(&self) -> Option<ConnectionInfo> {
+        connection_of(self.parts)
     }
+}
+
+/// See [`PolicyRequest::connection`].
+pub(crate) fn connection_of(parts: &Parts) -> Option<ConnectionInfo> {
+    if let Some(c) = parts.extensions.get::<ConnectionInfo>() {
+        return Some(*c);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(peer)) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(ConnectionInfo::new(*peer, false));
+    }
+    None
 }
 
 /// A policy check's answer.
@@ -173,6 +190,13 @@ impl<'a> CheckPolicyFuture<'a> {
     }
 }
 
+impl CheckPolicyFuture<'_> {
+    /// The decision, if it is there without waiting.
+    pub(crate) fn now(self) -> Option<PolicyDecision> {
+        self.0.now_or_later().ok()
+    }
+}
+
 impl Future for CheckPolicyFuture<'_> {
     type Output = PolicyDecision;
 
@@ -181,33 +205,74 @@ impl Future for CheckPolicyFuture<'_> {
     }
 }
 
+/// What a closure policy returns: a [`PolicyDecision`] (checked with no allocation) or a
+/// future of one (boxed).
+pub trait PolicyOutcome: Send {
+    /// Whether it is a decision, not a future.
+    const AT_ONCE: bool = false;
+
+    /// The future the layer awaits.
+    fn into_check_future(self) -> CheckPolicyFuture<'static>;
+}
+
+impl PolicyOutcome for PolicyDecision {
+    const AT_ONCE: bool = true;
+
+    fn into_check_future(self) -> CheckPolicyFuture<'static> {
+        CheckPolicyFuture::ready(self)
+    }
+}
+
+impl<F> PolicyOutcome for F
+where
+    F: Future<Output = PolicyDecision> + Send + 'static,
+{
+    fn into_check_future(self) -> CheckPolicyFuture<'static> {
+        CheckPolicyFuture::new(self)
+    }
+}
+
 /// Decides whether a verified caller may make a request.
 ///
-/// Implemented for closures `Fn(&PolicyRequest) -> R` where `R` is a [`PolicyDecision`] or a
-/// future of one, and by the IAM policy engine.
+/// Implemented for closures `Fn(&PolicyRequest) -> R` where `R` is a [`PolicyDecision`] (no
+/// allocation per request) or a future of one ([`PolicyOutcome`]), and by the IAM
+/// authorizer.
 pub trait CheckPolicy: Send + Sync + 'static {
     /// Checks `request`.
     fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a>;
+
+    /// Whether [`CheckPolicy::check_policy`] always answers at once
+    /// ([`CheckPolicyFuture::ready`]). The layer then checks a request without an allocation
+    /// of its own. Default: `false`.
+    fn answers_at_once(&self) -> bool {
+        false
+    }
 }
 
 impl<F, R> CheckPolicy for F
 where
     F: Fn(&PolicyRequest<'_>) -> R + Send + Sync + 'static,
-    R: IntoFuture<Output = PolicyDecision>,
-    R::IntoFuture: Send + 'static,
+    R: PolicyOutcome,
 {
     fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
-        CheckPolicyFuture::new(self(request).into_future())
+        self(request).into_check_future()
+    }
+
+    fn answers_at_once(&self) -> bool {
+        R::AT_ONCE
     }
 }
 
 /// The default hook: every authenticated caller is allowed.
 #[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
 pub struct AllowAuthenticated;
 
 impl CheckPolicy for AllowAuthenticated {
     fn check_policy<'a>(&'a self, _request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
         CheckPolicyFuture::ready(PolicyDecision::Allow)
+    }
+
+    fn answers_at_once(&self) -> bool {
+        true
     }
 }

@@ -34,7 +34,9 @@ pub enum ClientPayload {
     Unsigned,
     /// Like `Unsigned`, but the inner service gets the caller's body itself, of the caller's
     /// type — for a client whose service wants its own body type (a tonic `Channel`, streaming
-    /// RPCs). Build it with [`SignSigV4Layer::passthrough`].
+    /// RPCs). Build it with [`SignSigV4Layer::passthrough`]. The request must name its host
+    /// when it reaches the layer: a tonic client built `with_origin(<server URI>)` does (a
+    /// `Channel` adds the authority only after the layers in front of it).
     Passthrough,
 }
 

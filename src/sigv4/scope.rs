@@ -113,7 +113,7 @@ pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
 /// Formats a duration as API Gateway's skew messages do: `5 min.` or `90 sec.`.
 pub(crate) fn format_window(window: Duration) -> String {
     let secs = window.as_secs();
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{} min.", secs / 60)
     } else {
         format!("{secs} sec.")

@@ -180,7 +180,7 @@ impl Verifier {
     }
 
     /// The key provider.
-    pub fn key_provider(&self) -> &Arc<dyn ProvideKey> {
+    pub(crate) fn key_provider(&self) -> &Arc<dyn ProvideKey> {
         &self.inner.keys
     }
 
@@ -518,6 +518,17 @@ impl<'a> Checked<'a> {
             .provide_key(self.key_request())
             .await
             .map_err(|e| self.key_rejection(&e))
+    }
+
+    /// Stage two without waiting: the key provider's answer if it gave one at once, `None` if
+    /// it answered with a future (nothing was awaited: ask again with
+    /// [`Checked::resolve_key`]).
+    pub(crate) fn resolve_key_now(&self) -> Option<Result<ResolvedKey, Rejection>> {
+        let provider = self.verifier.key_provider();
+        match provider.provide_key(self.key_request()).now_or_later() {
+            Ok(answer) => Some(answer.map_err(|e| self.key_rejection(&e))),
+            Err(_later) => None,
+        }
     }
 
     /// The rejection a key provider failure turns into.

@@ -66,11 +66,19 @@ impl ProvideKey for SharedStore {
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a> {
         ProvideKeyFuture::ready(self.snapshot().resolve_key(&request))
     }
+
+    fn answers_at_once(&self) -> bool {
+        true
+    }
 }
 
 impl ProvideKey for IdentityStore {
     fn provide_key<'a>(&'a self, request: KeyRequest<'a>) -> ProvideKeyFuture<'a> {
         ProvideKeyFuture::ready(self.resolve_key(&request))
+    }
+
+    fn answers_at_once(&self) -> bool {
+        true
     }
 }
 

@@ -30,7 +30,7 @@ use super::xml::{
 use crate::clock::offset_date_time;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, Rejection};
-use crate::policy::{source_ip, ConnectionInfo};
+use crate::policy::{connection_of, source_ip};
 use crate::principal::Principal;
 use crate::sigv4::verifier::Verifier;
 use crate::store::SharedStore;
@@ -47,7 +47,6 @@ pub(crate) const STS_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 /// Renders every rejection of the signature layer as an STS `ErrorResponse` (XML), the only
 /// shape STS clients parse.
 #[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
 pub struct StsRejections;
 
 impl StsRejections {
@@ -150,9 +149,7 @@ impl StsHandler {
             )),
             StsRequest::AssumeRole(params) => {
                 let store = self.store.snapshot();
-                let connection = parts
-                    .extensions
-                    .get::<ConnectionInfo>()
+                let connection = connection_of(parts)
                     .map(|c| {
                         let ip = source_ip(parts, &self.trusted_proxies);
                         AssumeRoleConnection::new(ip, c.secure)

@@ -92,4 +92,8 @@ impl<P: ProvideKey> ProvideKey for SessionKeys<P> {
             None => self.inner.provide_key(request),
         }
     }
+
+    fn answers_at_once(&self) -> bool {
+        self.inner.answers_at_once()
+    }
 }

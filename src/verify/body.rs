@@ -182,6 +182,11 @@ impl<B> Guarded<B> {
         self
     }
 
+    /// The body, unread.
+    pub(crate) fn into_inner(self) -> B {
+        self.body
+    }
+
     /// Notes faults in `fault`.
     pub(crate) fn with_fault(mut self, fault: Arc<Fault>) -> Self {
         self.fault = Some(fault);

@@ -17,10 +17,11 @@ use tower_service::Service;
 use super::body::{body_rejection, Fault, Guarded, RequestBody, ResponseBody};
 use super::layer::Shared;
 use super::limits::{BufferBudget, Deadlines, Reservation};
+use crate::credentials::ResolvedKey;
 use crate::error::{Rejection, RejectionKind};
 use crate::policy::{PolicyDecision, PolicyRequest};
 use crate::sigv4::target;
-use crate::sigv4::verifier::{Payload, Verified};
+use crate::sigv4::verifier::{Checked, Payload, Verified};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,6 +50,7 @@ pin_project! {
     {
         Authenticating { auth: AuthFuture<B>, inner: Option<S> },
         Calling { #[pin] fut: S::Future, fault: Option<Arc<Fault>> },
+        Rejected { response: Option<Response<Bytes>> },
     }
 }
 
@@ -56,11 +58,31 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<RequestBody<B>>>,
 {
-    pub(crate) fn new(auth: AuthFuture<B>, inner: S, shared: Arc<Shared>) -> Self {
+    /// The slow path: authentication that waits (a key provider or policy hook answering
+    /// later, or a body to read first), boxed.
+    pub(crate) fn authenticating(auth: AuthFuture<B>, inner: S, shared: Arc<Shared>) -> Self {
         Self {
             state: State::Authenticating {
                 auth,
                 inner: Some(inner),
+            },
+            shared,
+        }
+    }
+
+    /// The fast path: authenticated at once, the inner service called.
+    pub(crate) fn calling(fut: S::Future, fault: Option<Arc<Fault>>, shared: Arc<Shared>) -> Self {
+        Self {
+            state: State::Calling { fut, fault },
+            shared,
+        }
+    }
+
+    /// Refused at once.
+    pub(crate) fn rejected(response: Response<Bytes>, shared: Arc<Shared>) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
             },
             shared,
         }
@@ -92,6 +114,13 @@ where
                         }
                     }
                 }
+                StateProj::Rejected { response } => {
+                    return match response.take() {
+                        Some(r) => Poll::Ready(Ok(r.map(ResponseBody::rejection))),
+                        // Polled after completion.
+                        None => Poll::Pending,
+                    };
+                }
                 StateProj::Calling { fut, fault } => {
                     let response = ready!(fut.poll(cx))?;
                     // The body failed a check before the inner service answered (a proxy
@@ -112,7 +141,8 @@ where
 pub(crate) fn respond(shared: &Shared, rejection: Rejection, parts: &Parts) -> Response<Bytes> {
     let mut response = shared.render.render(&rejection, parts);
     match rejection.kind() {
-        RejectionKind::BodyTimeout => {
+        // HTTP/1 closes the connection with this header; HTTP/2 and 3 forbid it.
+        RejectionKind::BodyTimeout if parts.version <= http::Version::HTTP_11 => {
             response
                 .headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -193,32 +223,52 @@ where
     Ok((bytes, reservation))
 }
 
-/// Checks the signature and decides how the body is handed on (see the module docs of
-/// [`crate::verify`]): never read before the signature is proven when a signed
-/// `x-amz-content-sha256` declares its hash; read whole (within the budget) when the
-/// signature covers the hash of a body not yet seen; streamed on otherwise.
-async fn verify<B>(
+/// What admission gives: the verified facts, the body for the inner service and where it
+/// notes a fault; or the rejection.
+type Outcome<B> = Result<(Verified, RequestBody<B>, Option<Arc<Fault>>), Rejection>;
+
+/// How the body is handed on, once the signature is known to be right or the body must be
+/// read first to know it.
+// A value that lives on the stack for one step: boxing the large variant would cost the
+// allocation this path exists to avoid.
+#[allow(clippy::large_enum_variant)]
+enum Plan<'a, B> {
+    /// Verified; the body goes on as it is (empty, or streamed with its checks).
+    Ready(Verified, RequestBody<B>, Option<Arc<Fault>>),
+    /// The signature covers the hash of a body not yet read: read it (within the budget),
+    /// then finish.
+    Buffer {
+        checked: Checked<'a>,
+        key: ResolvedKey,
+        body: Guarded<B>,
+        declared: Option<u64>,
+    },
+}
+
+/// Decides how the body is handed on (see the module docs of [`crate::verify`]): never read
+/// before the signature is proven when a signed `x-amz-content-sha256` declares its hash;
+/// read whole (within the budget) when the signature covers the hash of a body not yet seen;
+/// streamed on otherwise.
+fn plan<'a, B>(
     shared: &Shared,
     parts: &Parts,
+    checked: Checked<'a>,
+    key: ResolvedKey,
     body: B,
-    now: SystemTime,
-) -> Result<(Verified, RequestBody<B>, Option<Arc<Fault>>), Rejection>
+) -> Result<Plan<'a, B>, Rejection>
 where
     B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
 {
-    let checked = shared.verifier.check(parts, now)?;
-    let key = checked.resolve_key().await?;
-    let tag = |r: Rejection| r.with_service(Some(checked.service()));
     let limit = shared.verifier.config().max_body_bytes as u64;
     let declared = declared_length(parts);
     if declared.is_some_and(|n| n > limit) || body.size_hint().lower() > limit {
-        return Err(tag(body_rejection(super::BodyErrorKind::TooLarge, limit)));
+        return Err(body_rejection(super::BodyErrorKind::TooLarge, limit)
+            .with_service(Some(checked.service())));
     }
     if body.is_end_stream() {
         // Nothing to read (a GET): no buffer, no allocation.
         let verified = checked.finish(key, Payload::Bytes(&[]))?;
-        return Ok((verified, RequestBody::empty(), None));
+        return Ok(Plan::Ready(verified, RequestBody::empty(), None));
     }
     let deadlines = shared
         .timer
@@ -244,24 +294,51 @@ where
         // The signature covers the declared hash: check it before reading a byte.
         let verified = checked.finish(key, declared)?;
         let (body, fault) = streamed(guarded.with_hash(expected), &service);
-        return Ok((verified, body, fault));
+        return Ok(Plan::Ready(verified, body, fault));
     }
     if !checked.needs_body() {
         // UNSIGNED-PAYLOAD: streamed on, within the size limit and the deadlines.
         let service = checked.service().to_owned();
         let verified = checked.finish(key, Payload::Bytes(&[]))?;
         let (body, fault) = streamed(guarded, &service);
-        return Ok((verified, body, fault));
+        return Ok(Plan::Ready(verified, body, fault));
     }
-    let (bytes, reservation) = buffer(guarded, declared, &shared.limits.buffer_budget, limit)
-        .await
-        .map_err(tag)?;
-    let verified = checked.finish(key, Payload::Bytes(&bytes))?;
-    Ok((
-        verified,
-        RequestBody::buffered(bytes, Some(reservation)),
-        None,
-    ))
+    Ok(Plan::Buffer {
+        checked,
+        key,
+        body: guarded,
+        declared,
+    })
+}
+
+/// Checks the signature, waiting for the key provider and reading the body as needed.
+async fn verify<B>(shared: &Shared, parts: &Parts, body: B, now: SystemTime) -> Outcome<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let checked = shared.verifier.check(parts, now)?;
+    let key = checked.resolve_key().await?;
+    match plan(shared, parts, checked, key, body)? {
+        Plan::Ready(verified, body, fault) => Ok((verified, body, fault)),
+        Plan::Buffer {
+            checked,
+            key,
+            body,
+            declared,
+        } => {
+            let limit = shared.verifier.config().max_body_bytes as u64;
+            let (bytes, reservation) = buffer(body, declared, &shared.limits.buffer_budget, limit)
+                .await
+                .map_err(|r| r.with_service(Some(checked.service())))?;
+            let verified = checked.finish(key, Payload::Bytes(&bytes))?;
+            Ok((
+                verified,
+                RequestBody::buffered(bytes, Some(reservation)),
+                None,
+            ))
+        }
+    }
 }
 
 /// Gives the request the path that was judged, so that the policy and the inner service see
@@ -278,28 +355,13 @@ fn rewrite_path(parts: &mut Parts, path: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Every step before the inner service: the target (row 0), the signature, the body's
-/// handling, then the policy on the judged path.
-async fn admit<B>(
-    shared: &Shared,
-    parts: &mut Parts,
-    body: B,
-    now: SystemTime,
-) -> Result<(Verified, RequestBody<B>, Option<Arc<Fault>>), Rejection>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let config = shared.verifier.config();
-    let judged = target::judge(parts, config.target_rules, config.encoded_slash)?;
-    let (verified, body, fault) = verify(shared, parts, body, now).await?;
-    if let Some(path) = judged {
-        rewrite_path(parts, &path)?;
-    }
-    let decision = {
-        let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
-        shared.policy.check_policy(&req).await
-    };
+/// The policy's decision as the layer's outcome.
+fn decided<B>(
+    decision: PolicyDecision,
+    verified: Verified,
+    body: RequestBody<B>,
+    fault: Option<Arc<Fault>>,
+) -> Outcome<B> {
     let service = Some(verified.scope().service());
     match decision {
         PolicyDecision::Allow => Ok((verified, body, fault)),
@@ -316,17 +378,112 @@ where
     }
 }
 
-pub(crate) async fn authenticate<B>(
-    shared: Arc<Shared>,
-    request: Request<B>,
-) -> Result<Admitted<B>, Response<Bytes>>
+/// Every step before the inner service: the target (row 0), the signature, the body's
+/// handling, then the policy on the judged path.
+async fn admit<B>(shared: &Shared, parts: &mut Parts, body: B, now: SystemTime) -> Outcome<B>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    let config = shared.verifier.config();
+    let judged = target::judge(parts, config.target_rules, config.encoded_slash)?;
+    let (verified, body, fault) = verify(shared, parts, body, now).await?;
+    if let Some(path) = judged {
+        rewrite_path(parts, &path)?;
+    }
+    let decision = {
+        let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
+        shared.policy.check_policy(&req).await
+    };
+    decided(decision, verified, body, fault)
+}
+
+/// What [`admit_now`] found.
+// On the stack for one step, like `Plan`.
+#[allow(clippy::large_enum_variant)]
+enum Now<B> {
+    /// Admitted or refused, without waiting.
+    Done(Outcome<B>),
+    /// Something must be awaited (a body to read before the signature can be checked): the
+    /// body back, nothing changed in the request.
+    Later(B),
+}
+
+/// [`admit`] without waiting, for a key provider and a policy hook that answer at once: no
+/// allocation of the layer's own. Gives the body back, the request untouched, when the body
+/// must be read first (or the key provider answered later after all).
+fn admit_now<B>(shared: &Shared, parts: &mut Parts, body: B, now: SystemTime) -> Now<B>
+where
+    B: Body<Data = Bytes>,
+{
+    let config = shared.verifier.config();
+    let judged = match target::judge(parts, config.target_rules, config.encoded_slash) {
+        Ok(judged) => judged,
+        Err(r) => return Now::Done(Err(r)),
+    };
+    let checked = match shared.verifier.check(parts, now) {
+        Ok(checked) => checked,
+        Err(r) => return Now::Done(Err(r)),
+    };
+    let key = match checked.resolve_key_now() {
+        Some(Ok(key)) => key,
+        Some(Err(r)) => return Now::Done(Err(r)),
+        None => return Now::Later(body),
+    };
+    let (verified, body, fault) = match plan(shared, parts, checked, key, body) {
+        Ok(Plan::Ready(verified, body, fault)) => (verified, body, fault),
+        Ok(Plan::Buffer { body, .. }) => return Now::Later(body.into_inner()),
+        Err(r) => return Now::Done(Err(r)),
+    };
+    if let Some(path) = judged {
+        if let Err(r) = rewrite_path(parts, &path) {
+            return Now::Done(Err(r));
+        }
+    }
+    let decision = {
+        let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
+        shared.policy.check_policy(&req).now()
+    };
+    let decision = decision.unwrap_or_else(|| {
+        PolicyDecision::fail("the policy hook said it answers at once, but did not")
+    });
+    Now::Done(decided(decision, verified, body, fault))
+}
+
+/// The fast path of the layer's `call`: the request admitted (with its fault slot), refused
+/// (the response), or handed back for the slow path.
+pub(crate) enum Called<B> {
+    Admitted(Admitted<B>),
+    Refused(Response<Bytes>),
+    Later(Request<B>),
+}
+
+pub(crate) fn authenticate_now<B>(shared: &Shared, request: Request<B>) -> Called<B>
+where
+    B: Body<Data = Bytes>,
+{
     let now = shared.clock.now();
     let (mut parts, body) = request.into_parts();
-    match admit(&shared, &mut parts, body, now).await {
+    match admit_now(shared, &mut parts, body, now) {
+        Now::Done(outcome) => match finish(shared, parts, outcome) {
+            Ok(admitted) => Called::Admitted(admitted),
+            Err(response) => Called::Refused(response),
+        },
+        Now::Later(body) => Called::Later(Request::from_parts(parts, body)),
+    }
+}
+
+/// The request for the inner service, with the principal in its extensions; or the rendered
+/// rejection.
+// The rejection is a response the caller returns as it is: boxing it would only add an
+// allocation to every refusal.
+#[allow(clippy::result_large_err)]
+fn finish<B>(
+    shared: &Shared,
+    mut parts: Parts,
+    outcome: Outcome<B>,
+) -> Result<Admitted<B>, Response<Bytes>> {
+    match outcome {
         Ok((verified, body, fault)) => {
             tracing::debug!(
                 principal = %verified.principal().arn(),
@@ -344,7 +501,21 @@ where
                 source = rejection.source_display().as_deref(),
                 "sigv4 request rejected"
             );
-            Err(respond(&shared, rejection, &parts))
+            Err(respond(shared, rejection, &parts))
         }
     }
+}
+
+pub(crate) async fn authenticate<B>(
+    shared: Arc<Shared>,
+    request: Request<B>,
+) -> Result<Admitted<B>, Response<Bytes>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let now = shared.clock.now();
+    let (mut parts, body) = request.into_parts();
+    let outcome = admit(&shared, &mut parts, body, now).await;
+    finish(&shared, parts, outcome)
 }

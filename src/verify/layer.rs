@@ -66,6 +66,15 @@ pub(crate) struct Shared {
     pub(crate) timer: Option<Arc<dyn Timer>>,
 }
 
+impl Shared {
+    /// Whether every step can answer at once (key provider and policy hook): then a request
+    /// whose body need not be read first is authenticated inside `call`, with no allocation
+    /// of the layer's own.
+    pub(crate) fn answers_at_once(&self) -> bool {
+        self.verifier.key_provider().answers_at_once() && self.policy.answers_at_once()
+    }
+}
+
 impl VerifySigV4Layer {
     /// A layer that lets every caller with a valid signature through.
     pub fn new(verifier: Verifier) -> Self {

@@ -32,7 +32,6 @@ where
 /// API Gateway's dialect: status, JSON `{"message": …}` (`"Message"` for authorization
 /// denials), `x-amzn-ErrorType` and `x-amzn-RequestId`; 413 as plain text.
 #[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
 pub struct ApiGatewayRejections;
 
 /// A fresh request id in the form of a version-4 UUID (`x-amzn-RequestId`). Request ids must be
@@ -110,6 +109,79 @@ impl ApiGatewayRejections {
         builder
             .body(Bytes::from(body))
             .unwrap_or_else(|_| Response::new(Bytes::new()))
+    }
+}
+
+/// gRPC's dialect, for a tonic (or any gRPC) server behind the layer: a trailers-only response
+/// — HTTP 200, `content-type: application/grpc`, `grpc-status` and a percent-encoded
+/// `grpc-message` — which gRPC clients read as a status. Authentication faults are
+/// `UNAUTHENTICATED` (16), policy denials `PERMISSION_DENIED` (7), an ambiguous target
+/// `INVALID_ARGUMENT` (3), a body too large `RESOURCE_EXHAUSTED` (8), a body too slow
+/// `DEADLINE_EXCEEDED` (4), a malformed body `INTERNAL` (13), and a failing key provider,
+/// policy backend or a full buffer budget `UNAVAILABLE` (14: the handler never ran, so a retry
+/// is safe).
+///
+/// ```
+/// use tower_sigv4::{GrpcRejections, Rejection, RejectionKind};
+///
+/// let response = GrpcRejections::response(&Rejection::access_denied("User: bob may not"));
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["grpc-status"], "7");
+/// assert_eq!(response.headers()["grpc-message"], "User: bob may not");
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrpcRejections;
+
+impl GrpcRejections {
+    /// The gRPC status code of a rejection kind.
+    pub fn code(kind: RejectionKind) -> u8 {
+        use RejectionKind as K;
+        match kind {
+            K::AccessDenied => 7,
+            K::MissingAuthentication
+            | K::MultipleAuthMechanisms
+            | K::MalformedAuthorization
+            | K::MissingParameter
+            | K::UnsupportedAlgorithm
+            | K::DuplicateParameter
+            | K::InvalidExpires
+            | K::HeaderNotSigned
+            | K::MalformedDate
+            | K::RequestTooOld
+            | K::RequestTooNew
+            | K::MalformedCredential
+            | K::InvalidScope
+            | K::PresignedExpired
+            | K::InvalidToken
+            | K::ExpiredToken
+            | K::SignatureMismatch
+            | K::PayloadHashMismatch => 16,
+            K::InvalidTarget => 3,
+            K::BodyTooLarge => 8,
+            K::BodyTimeout => 4,
+            K::BodyUnreadable => 13,
+            K::Overloaded | K::ProviderFailure | K::PolicyFailure => 14,
+        }
+    }
+
+    /// The response for `rejection`.
+    pub fn response(rejection: &Rejection) -> Response<Bytes> {
+        // gRPC: every byte outside %x20-%x7E is percent-encoded, and `%` itself.
+        const MESSAGE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+        let message =
+            percent_encoding::percent_encode(rejection.message().as_bytes(), MESSAGE).to_string();
+        Response::builder()
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/grpc"))
+            .header("grpc-status", u16::from(Self::code(rejection.kind())))
+            .header("grpc-message", message)
+            .body(Bytes::new())
+            .unwrap_or_else(|_| Response::new(Bytes::new()))
+    }
+}
+
+impl RenderRejection for GrpcRejections {
+    fn render(&self, rejection: &Rejection, _parts: &Parts) -> Response<Bytes> {
+        Self::response(rejection)
     }
 }
 

@@ -8,7 +8,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::{RequestBody, ResponseBody};
-use super::future::{authenticate, ResponseFuture};
+use super::future::{authenticate, authenticate_now, Called, ResponseFuture};
 use super::layer::Shared;
 
 /// The middleware service; built by [`VerifySigV4Layer`](crate::VerifySigV4Layer).
@@ -25,6 +25,16 @@ impl<S> VerifySigV4<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Takes the inner service out.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
@@ -47,10 +57,9 @@ impl<S: fmt::Debug> fmt::Debug for VerifySigV4<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifySigV4<S>
 where
-    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
-        + Clone
-        + Send
-        + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    // The body waits in a boxed future when it must be read before the signature is checked
+    // (or a key provider or policy hook answers later).
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     ResBody: Body<Data = Bytes>,
@@ -67,11 +76,25 @@ where
         // Take the service that was driven to readiness and leave a fresh clone behind
         // (tower-service: "Be careful when cloning inner services").
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(
-            Box::pin(authenticate(self.shared.clone(), request)),
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = &self.shared;
+        let request = if shared.answers_at_once() {
+            match authenticate_now(shared, request) {
+                Called::Admitted((request, fault)) => {
+                    return ResponseFuture::calling(inner.call(request), fault, shared.clone())
+                }
+                Called::Refused(response) => {
+                    return ResponseFuture::rejected(response, shared.clone())
+                }
+                Called::Later(request) => request,
+            }
+        } else {
+            request
+        };
+        ResponseFuture::authenticating(
+            Box::pin(authenticate(shared.clone(), request)),
             inner,
-            self.shared.clone(),
+            shared.clone(),
         )
     }
 }

@@ -223,3 +223,21 @@ fn signing_client() {
         ],
     );
 }
+
+#[test]
+fn tonic_grpc() {
+    let out = smoke("tonic_grpc");
+    assert_lines(
+        "tonic_grpc",
+        &out,
+        &[
+            "ok  alice WhoAmI (unary): arn:aws:iam::123456789012:user/alice",
+            "ok  alice Upload (client streaming): 3 chunks, 21 bytes",
+            "ok  bob Count to 5 (server streaming): [1, 2, 3, 4, 5]",
+            r#"ok  bob Upload: PermissionDenied (7) "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: /demo.Demo/Upload""#,
+            r#"ok  WhoAmI with a wrong secret: Unauthenticated (16) "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.""#,
+            r#"ok  unsigned WhoAmI: Unauthenticated (16) "Missing Authentication Token""#,
+            "smoke: tonic_grpc passed 6 checks",
+        ],
+    );
+}

@@ -52,4 +52,6 @@ mod store;
 mod sts_service;
 #[cfg(feature = "sts")]
 mod sts_token;
+#[cfg(feature = "tokio")]
+mod tonic;
 mod vectors;
