@@ -126,7 +126,7 @@ impl Gateway {
         metrics: Metrics,
     ) -> Result<Self, BoxError> {
         let upstream = match &config.upstream {
-            Some(url) => Upstream::proxy(url, config.proxy.underscore_headers)?,
+            Some(url) => Upstream::proxy(url, &config.proxy)?,
             None => Upstream::Echo,
         };
         let budget = BufferBudget::new(config.limits.buffer_budget_bytes);

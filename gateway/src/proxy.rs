@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST, TE};
 use http::{HeaderMap, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -18,7 +19,7 @@ use tower_service::Service;
 use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{ConnectionInfo, Principal};
 
-use crate::config::UnderscoreHeaders;
+use crate::config::{ProxySection, UnderscoreHeaders, UpstreamProtocol};
 
 use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody};
 use crate::BoxError;
@@ -33,15 +34,16 @@ pub(crate) const ACCOUNT: &str = "x-sigv4-account";
 pub(crate) const PRINCIPAL_TYPE: &str = "x-sigv4-principal-type";
 const IDENTITY_PREFIX: &str = "x-sigv4-";
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
-const HOP_BY_HOP: [&str; 8] = [
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded — but for `te: trailers`, which
+/// [`Proxy::forward`] puts back when the client sent it. `Trailer` is end-to-end (RFC 9110
+/// §6.6.2) and passes: HTTP/1.1 sends only the trailer fields it announces.
+const HOP_BY_HOP: [&str; 7] = [
     "connection",
     "keep-alive",
     "proxy-connection",
     "proxy-authenticate",
     "proxy-authorization",
     "te",
-    "trailer",
     "upgrade",
 ];
 
@@ -55,33 +57,55 @@ pub(crate) enum Upstream {
 }
 
 pub(crate) struct Proxy {
-    client: Client<HttpConnector, RequestBody<Incoming>>,
+    client: Client<HttpsConnector<HttpConnector>, RequestBody<Incoming>>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
     underscore_headers: UnderscoreHeaders,
+    protocol: UpstreamProtocol,
 }
 
 impl Upstream {
-    pub(crate) fn proxy(
-        url: &str,
-        underscore_headers: UnderscoreHeaders,
-    ) -> Result<Self, BoxError> {
+    /// A reverse proxy to `url` (`http://` or `https://`), speaking the protocol of
+    /// `settings`: HTTP/1.1, or HTTP/2 only (h2c with prior knowledge over `http://`, ALPN `h2`
+    /// over `https://`).
+    pub(crate) fn proxy(url: &str, settings: &ProxySection) -> Result<Self, BoxError> {
         let uri: Uri = url.parse()?;
         let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
         else {
-            return Err("the upstream must be an absolute http:// URL".into());
+            return Err("the upstream must be an absolute http:// or https:// URL".into());
         };
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        // The TLS connector below takes the https:// URLs.
+        http.enforce_http(false);
+        let is_https = scheme == http::uri::Scheme::HTTPS;
+        let tls = crate::tls::upstream_client_config(
+            settings.upstream_ca_file.as_deref().filter(|_| is_https),
+        )?;
+        let connector = HttpsConnectorBuilder::new().with_tls_config(tls);
+        let connector = if is_https {
+            connector.https_only()
+        } else {
+            connector.https_or_http()
+        };
+        let protocol = settings.upstream_protocol;
+        let mut client = Client::builder(TokioExecutor::new());
+        let connector = match protocol {
+            UpstreamProtocol::Http2 => {
+                client.http2_only(true);
+                connector.enable_http2().wrap_connector(http)
+            }
+            _ => connector.enable_http1().wrap_connector(http),
+        };
         Ok(Self::Proxy(Arc::new(Proxy {
-            client,
+            client: client.build(connector),
             scheme,
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
-            underscore_headers,
+            underscore_headers: settings.underscore_headers,
+            protocol,
         })))
     }
 }
@@ -158,9 +182,34 @@ impl Proxy {
         let Ok(uri) = uri else {
             return bad_gateway(StatusCode::BAD_GATEWAY, "Bad Gateway: invalid upstream URI");
         };
-        let original_host = parts.headers.get(HOST).cloned();
+        // HTTP/2 clients name the host in `:authority`, which hyper puts in the URI.
+        let original_host = parts.headers.get(HOST).cloned().or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
         let connection = parts.extensions.get::<ConnectionInfo>().copied();
+        // `te` is hop-by-hop, but its `trailers` says "I accept trailer fields": true of the
+        // gateway towards the upstream exactly when its client said it (the trailers pass
+        // through), and gRPC servers require it.
+        let te_trailers = parts
+            .headers
+            .get_all(TE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| {
+                t.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("trailers"))
+            });
         strip_hop_by_hop(&mut parts.headers);
+        if te_trailers {
+            parts
+                .headers
+                .insert(TE, HeaderValue::from_static("trailers"));
+        }
         parts.headers.remove(AUTHORIZATION);
         parts.headers.remove("x-amz-security-token");
         strip_untrusted(&mut parts.headers, self.underscore_headers);
@@ -179,8 +228,23 @@ impl Proxy {
                 }
             }
         }
-        if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
-            parts.headers.insert(HOST, host);
+        match self.protocol {
+            // `:authority` (from the URI) names the upstream; HTTP/2 has no `Host`.
+            UpstreamProtocol::Http2 => {
+                parts.headers.remove(HOST);
+                parts.headers.remove(http::header::TRANSFER_ENCODING);
+            }
+            _ => {
+                if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
+                    parts.headers.insert(HOST, host);
+                }
+                if te_trailers {
+                    // HTTP/1.1 names `TE` in `Connection` too (RFC 9110 §10.1.4).
+                    parts
+                        .headers
+                        .insert(CONNECTION, HeaderValue::from_static("te"));
+                }
+            }
         }
         if let Some(host) = original_host {
             parts.headers.insert("x-forwarded-host", host);
@@ -195,7 +259,10 @@ impl Proxy {
             }
         }
         parts.uri = uri;
-        parts.version = http::Version::HTTP_11;
+        parts.version = match self.protocol {
+            UpstreamProtocol::Http2 => http::Version::HTTP_2,
+            _ => http::Version::HTTP_11,
+        };
         let request = http::Request::from_parts(parts, body);
 
         match tokio::time::timeout(UPSTREAM_TIMEOUT, self.client.request(request)).await {

@@ -319,6 +319,22 @@ pub struct LimitsSection {
     /// Open connections at most from one peer address (default 256).
     #[serde(default = "default_max_connections_per_peer")]
     pub max_connections_per_peer: usize,
+    /// HTTP/2: streams one connection may have open at once (default 100), advertised in
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; a stream beyond it is refused (`REFUSED_STREAM`).
+    #[serde(default = "default_http2_max_concurrent_streams")]
+    pub http2_max_concurrent_streams: u32,
+    /// The largest request header section (default 64 KiB): HTTP/2's
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE` (names and values plus 32 bytes a field), and on HTTP/1
+    /// the largest request head (request line and headers as sent); beyond it, 431.
+    #[serde(default = "default_max_header_list_bytes")]
+    pub max_header_list_bytes: u32,
+    /// HTTP/2: a PING after this many seconds without a frame from the client (default 20;
+    /// 0: none).
+    #[serde(default = "default_http2_keep_alive_interval")]
+    pub http2_keep_alive_interval_seconds: u64,
+    /// HTTP/2: how long a PING may go unanswered before the connection is closed (default 20).
+    #[serde(default = "default_http2_keep_alive_timeout")]
+    pub http2_keep_alive_timeout_seconds: u64,
 }
 
 fn default_header_read_timeout() -> u64 {
@@ -339,6 +355,18 @@ fn default_buffer_budget() -> usize {
 fn default_max_connections_per_peer() -> usize {
     256
 }
+fn default_http2_max_concurrent_streams() -> u32 {
+    100
+}
+fn default_max_header_list_bytes() -> u32 {
+    64 * 1024
+}
+fn default_http2_keep_alive_interval() -> u64 {
+    20
+}
+fn default_http2_keep_alive_timeout() -> u64 {
+    20
+}
 
 impl Default for LimitsSection {
     fn default() -> Self {
@@ -350,6 +378,10 @@ impl Default for LimitsSection {
             buffer_budget_bytes: default_buffer_budget(),
             max_connections: None,
             max_connections_per_peer: default_max_connections_per_peer(),
+            http2_max_concurrent_streams: default_http2_max_concurrent_streams(),
+            max_header_list_bytes: default_max_header_list_bytes(),
+            http2_keep_alive_interval_seconds: default_http2_keep_alive_interval(),
+            http2_keep_alive_timeout_seconds: default_http2_keep_alive_timeout(),
         }
     }
 }
@@ -377,6 +409,10 @@ impl LimitsSection {
                 "body_total_timeout_seconds",
                 self.body_total_timeout_seconds,
             ),
+            (
+                "http2_keep_alive_timeout_seconds",
+                self.http2_keep_alive_timeout_seconds,
+            ),
         ] {
             if !(1..=86_400).contains(&value) {
                 return Err(ConfigFileError::new(
@@ -397,6 +433,30 @@ impl LimitsSection {
                 "must be at least 1",
             ));
         }
+        if self.http2_keep_alive_interval_seconds > 86_400 {
+            return Err(ConfigFileError::new(
+                "limits.http2_keep_alive_interval_seconds",
+                format!(
+                    "must be between 0 (no pings) and 86400 seconds, got {}",
+                    self.http2_keep_alive_interval_seconds
+                ),
+            ));
+        }
+        if self.http2_max_concurrent_streams == 0 {
+            return Err(ConfigFileError::new(
+                "limits.http2_max_concurrent_streams",
+                "must be at least 1",
+            ));
+        }
+        if !(8192..=16 * 1024 * 1024).contains(&self.max_header_list_bytes) {
+            return Err(ConfigFileError::new(
+                "limits.max_header_list_bytes",
+                format!(
+                    "must be between 8192 and 16777216, got {}",
+                    self.max_header_list_bytes
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -414,7 +474,20 @@ pub enum UnderscoreHeaders {
     Forward,
 }
 
-/// `[proxy]`: what reaches the upstream.
+/// The protocol the gateway speaks to the upstream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1 (the default).
+    #[default]
+    Http1,
+    /// HTTP/2 only: with prior knowledge (h2c) to an `http://` upstream, negotiated by ALPN
+    /// (`h2`, nothing else offered) with an `https://` one. gRPC needs it.
+    Http2,
+}
+
+/// `[proxy]`: what reaches the upstream, and how.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -422,6 +495,12 @@ pub struct ProxySection {
     /// Headers whose name holds `_` (default `"drop"`).
     #[serde(default)]
     pub underscore_headers: UnderscoreHeaders,
+    /// `"http1"` (default) or `"http2"`.
+    #[serde(default)]
+    pub upstream_protocol: UpstreamProtocol,
+    /// The CA certificates (PEM) an `https://` upstream's certificate must chain to, instead
+    /// of the Mozilla roots built in (webpki-roots). Only with an `https://` upstream.
+    pub upstream_ca_file: Option<PathBuf>,
 }
 
 /// `[[user]]`.
@@ -530,6 +609,17 @@ impl GatewayConfig {
         }
         if let Some(upstream) = &self.upstream {
             check_upstream(upstream)?;
+        }
+        let https = self
+            .upstream
+            .as_deref()
+            .and_then(|u| u.parse::<http::Uri>().ok())
+            .is_some_and(|u| u.scheme_str() == Some("https"));
+        if self.proxy.upstream_ca_file.is_some() && !https {
+            return Err(ConfigFileError::new(
+                "proxy.upstream_ca_file",
+                "only for an https:// upstream",
+            ));
         }
         self.limits.validate()?;
         if self.limits.buffer_budget_bytes < self.auth.max_body_bytes {
@@ -764,7 +854,7 @@ impl GatewayConfig {
     }
 }
 
-/// An upstream URL: `http://host[:port][/base]`, with neither user information (a password
+/// An upstream URL: `http://` or `https://host[:port][/base]`, with neither user information (a password
 /// would reach logs and the `Host` header) nor a query. The message never repeats the URL's
 /// user information.
 fn check_upstream(upstream: &str) -> Result<(), ConfigFileError> {
@@ -786,10 +876,10 @@ fn check_upstream(upstream: &str) -> Result<(), ConfigFileError> {
     let uri: http::Uri = upstream
         .parse()
         .map_err(|e| ConfigFileError::new("upstream", e))?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
         return Err(ConfigFileError::new(
             "upstream",
-            format!("\"{upstream}\" must be an http:// URL with a host"),
+            format!("\"{upstream}\" must be an http:// or https:// URL with a host"),
         ));
     }
     if uri.query().is_some() || upstream.contains('#') {

@@ -19,6 +19,14 @@ pub(crate) fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> 
         "proxy.underscore_headers",
         old.proxy.underscore_headers != new.proxy.underscore_headers,
     );
+    check(
+        "proxy.upstream_protocol",
+        old.proxy.upstream_protocol != new.proxy.upstream_protocol,
+    );
+    check(
+        "proxy.upstream_ca_file",
+        old.proxy.upstream_ca_file != new.proxy.upstream_ca_file,
+    );
     let tls = |c: &GatewayConfig| c.tls.as_ref().map(|t| (t.cert.clone(), t.key.clone()));
     check("tls", tls(old) != tls(new));
     let metrics = |c: &GatewayConfig| c.metrics.as_ref().map(|m| m.listen.clone());
@@ -43,6 +51,22 @@ pub(crate) fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> 
     check(
         "limits.max_connections_per_peer",
         o.max_connections_per_peer != n.max_connections_per_peer,
+    );
+    check(
+        "limits.http2_max_concurrent_streams",
+        o.http2_max_concurrent_streams != n.http2_max_concurrent_streams,
+    );
+    check(
+        "limits.max_header_list_bytes",
+        o.max_header_list_bytes != n.max_header_list_bytes,
+    );
+    check(
+        "limits.http2_keep_alive_interval_seconds",
+        o.http2_keep_alive_interval_seconds != n.http2_keep_alive_interval_seconds,
+    );
+    check(
+        "limits.http2_keep_alive_timeout_seconds",
+        o.http2_keep_alive_timeout_seconds != n.http2_keep_alive_timeout_seconds,
     );
     changed
 }

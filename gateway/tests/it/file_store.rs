@@ -762,12 +762,12 @@ fn bad_values_name_their_place() {
         "listen: \"127.0.0.1\": invalid socket address syntax"
     );
     assert_eq!(
-        validate(&format!("upstream = \"https://backend:3000\"\n{HEAD}")).to_string(),
-        "upstream: \"https://backend:3000\" must be an http:// URL with a host"
+        validate(&format!("upstream = \"ftp://backend:3000\"\n{HEAD}")).to_string(),
+        "upstream: \"ftp://backend:3000\" must be an http:// or https:// URL with a host"
     );
     assert_eq!(
         validate(&format!("upstream = \"/just/a/path\"\n{HEAD}")).to_string(),
-        "upstream: \"/just/a/path\" must be an http:// URL with a host"
+        "upstream: \"/just/a/path\" must be an http:// or https:// URL with a host"
     );
     assert_eq!(
         validate(&format!(

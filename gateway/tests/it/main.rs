@@ -12,3 +12,4 @@ mod file_store;
 mod gateway;
 mod hostile_config;
 mod hostile_gateway;
+mod http2;
