@@ -31,7 +31,7 @@ struct Source {
     /// Listen here instead of the file's `listen`.
     #[arg(long, value_name = "ADDR", global = true)]
     listen: Option<String>,
-    /// Proxy to this http:// URL instead of the file's `upstream`.
+    /// Proxy to this http:// or https:// URL instead of the file's `upstream`.
     #[arg(long, value_name = "URL", global = true)]
     upstream: Option<String>,
 }
