@@ -20,8 +20,8 @@ use tower_sigv4::store::SharedStore;
 use tower_sigv4::sts::{SessionKeys, StsService, TokenKeyring};
 use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
-    credential_service, BufferBudget, ConnectionInfo, IamAuthorizer, Principal, ProvideKey,
-    Rejection, Verifier, VerifySigV4, VerifySigV4Layer,
+    credential_service, ApiGatewayRejections, BufferBudget, ConnectionInfo, GrpcRejections,
+    IamAuthorizer, Principal, ProvideKey, Rejection, Verifier, VerifySigV4, VerifySigV4Layer,
 };
 
 use crate::config::GatewayConfig;
@@ -80,6 +80,7 @@ impl Stack {
         }
         let api = VerifySigV4Layer::new(verifier)
             .with_policy(hook)
+            .with_renderer(render_rejection)
             .with_body_limits(config.body_limits(budget))
             .layer(upstream.clone());
         let sts = match keyring {
@@ -96,6 +97,22 @@ impl Stack {
             sts,
             healthz: config.healthz,
         })
+    }
+}
+
+/// Rejections in the caller's dialect: a gRPC status for a gRPC request (`content-type:
+/// application/grpc…`, which gRPC clients read as the call's status), API Gateway's JSON for
+/// everything else.
+fn render_rejection(rejection: &Rejection, parts: &http::request::Parts) -> Response<Bytes> {
+    let grpc = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        GrpcRejections::response(rejection)
+    } else {
+        ApiGatewayRejections::response(rejection)
     }
 }
 

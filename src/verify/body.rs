@@ -96,7 +96,7 @@ pub(crate) fn body_rejection(kind: BodyErrorKind, limit: u64) -> Rejection {
 }
 
 /// Where a streamed body notes its fault for the layer's response future, with what the
-/// renderer needs to answer it (the method and URI; no headers).
+/// renderer needs to answer it (the method, the URI and the content type).
 pub(crate) struct Fault {
     rejection: OnceLock<Rejection>,
     head: Parts,
@@ -109,6 +109,11 @@ impl Fault {
         head.method = parts.method.clone();
         head.uri = parts.uri.clone();
         head.version = parts.version;
+        // What a renderer may choose its dialect by (gRPC's `application/grpc`).
+        if let Some(content_type) = parts.headers.get(http::header::CONTENT_TYPE) {
+            head.headers
+                .insert(http::header::CONTENT_TYPE, content_type.clone());
+        }
         Self {
             rejection: OnceLock::new(),
             head,
@@ -335,7 +340,11 @@ pin_project! {
     /// Either some bytes held in memory or another body.
     #[project = EitherProj]
     enum Either<B> {
-        Bytes { data: Option<Bytes>, reservation: Option<Reservation> },
+        Bytes {
+            data: Option<Bytes>,
+            trailers: Option<HeaderMap>,
+            reservation: Option<Reservation>,
+        },
         Body { #[pin] body: B },
     }
 }
@@ -346,10 +355,11 @@ impl<B: Body<Data = Bytes>> Either<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project() {
-            EitherProj::Bytes { data, .. } => Poll::Ready(
+            EitherProj::Bytes { data, trailers, .. } => Poll::Ready(
                 data.take()
                     .filter(|d| !d.is_empty())
-                    .map(|d| Ok(Frame::data(d))),
+                    .map(|d| Ok(Frame::data(d)))
+                    .or_else(|| trailers.take().map(|t| Ok(Frame::trailers(t)))),
             ),
             EitherProj::Body { body } => body.poll_frame(cx),
         }
@@ -357,7 +367,9 @@ impl<B: Body<Data = Bytes>> Either<B> {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Self::Bytes { data, .. } => data.as_ref().is_none_or(Bytes::is_empty),
+            Self::Bytes { data, trailers, .. } => {
+                data.as_ref().is_none_or(Bytes::is_empty) && trailers.is_none()
+            }
             Self::Body { body } => body.is_end_stream(),
         }
     }
@@ -384,17 +396,22 @@ pin_project! {
 }
 
 impl<B> RequestBody<B> {
-    pub(crate) fn buffered(data: Bytes, reservation: Option<Reservation>) -> Self {
+    pub(crate) fn buffered(
+        data: Bytes,
+        trailers: Option<HeaderMap>,
+        reservation: Option<Reservation>,
+    ) -> Self {
         Self {
             inner: Either::Bytes {
                 data: Some(data),
+                trailers,
                 reservation,
             },
         }
     }
 
     pub(crate) fn empty() -> Self {
-        Self::buffered(Bytes::new(), None)
+        Self::buffered(Bytes::new(), None, None)
     }
 
     pub(crate) fn streaming(body: Guarded<B>) -> Self {
@@ -461,6 +478,7 @@ impl<B> ResponseBody<B> {
         Self {
             inner: Either::Bytes {
                 data: Some(data),
+                trailers: None,
                 reservation: None,
             },
         }

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, CONNECTION, RETRY_AFTER};
 use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{Request, Response, Uri};
+use http::{HeaderMap, Request, Response, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
@@ -177,7 +177,7 @@ async fn buffer<B>(
     declared: Option<u64>,
     budget: &BufferBudget,
     limit: u64,
-) -> Result<(Bytes, Reservation), Rejection>
+) -> Result<(Bytes, Option<HeaderMap>, Reservation), Rejection>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -191,11 +191,19 @@ where
     let mut reserved = 0;
     let mut body = std::pin::pin!(body);
     let mut chunks: Vec<Bytes> = Vec::new();
+    let mut trailers: Option<HeaderMap> = None;
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| body_rejection(e.kind(), limit))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                // Trailers (gRPC's, say) go on after the bytes.
+                if let Ok(t) = frame.into_trailers() {
+                    trailers.get_or_insert_with(HeaderMap::new).extend(t);
+                }
+                continue;
+            }
         };
         total = total.saturating_add(data.len());
         if total > reserved {
@@ -220,7 +228,7 @@ where
             joined.freeze()
         }
     };
-    Ok((bytes, reservation))
+    Ok((bytes, trailers, reservation))
 }
 
 /// What admission gives: the verified facts, the body for the inner service and where it
@@ -328,15 +336,13 @@ where
             declared,
         } => {
             let limit = shared.verifier.config().max_body_bytes as u64;
-            let (bytes, reservation) = buffer(body, declared, &shared.limits.buffer_budget, limit)
-                .await
-                .map_err(|r| r.with_service(Some(checked.service())))?;
+            let (bytes, trailers, reservation) =
+                buffer(body, declared, &shared.limits.buffer_budget, limit)
+                    .await
+                    .map_err(|r| r.with_service(Some(checked.service())))?;
             let verified = checked.finish(key, Payload::Bytes(&bytes))?;
-            Ok((
-                verified,
-                RequestBody::buffered(bytes, Some(reservation)),
-                None,
-            ))
+            let body = RequestBody::buffered(bytes, trailers, Some(reservation));
+            Ok((verified, body, None))
         }
     }
 }

@@ -326,6 +326,19 @@ async fn http2_gets_the_answers_of_http1() {
             missing.body,
             r#"{"message":"Missing Authentication Token"}"#
         );
+
+        // A gRPC call is answered in gRPC's dialect: a trailers-only status.
+        let request = Request::post(format!("{}/demo.Demo/WhoAmI", gw.base))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let grpc = exchange(&client(http2), request).await;
+        assert_eq!(grpc.status, 200, "{http2}");
+        assert_eq!(grpc.headers["content-type"], "application/grpc");
+        assert_eq!(grpc.headers["grpc-status"], "16");
+        assert_eq!(grpc.headers["grpc-message"], "Missing Authentication Token");
+        assert_eq!(grpc.body, "");
     }
     // A header list over `max_header_list_bytes` (16 KiB here): 431 on HTTP/2 (the stream only).
     let big = "a".repeat(20_000);

@@ -71,6 +71,28 @@ async fn a_declared_body_streams_to_the_inner_service_with_its_trailers() {
 }
 
 #[tokio::test]
+async fn a_buffered_body_keeps_its_trailers() {
+    // No x-amz-content-sha256: the signature covers the body's hash, so the body is read whole
+    // first; its trailers (gRPC's, say) still reach the inner service, after the bytes.
+    let v = verifier(config());
+    let whole = b"first-second";
+    let (body, tx) = TestBody::channel();
+    let req = Req::post("/upload").sign(&v, whole, body);
+    tx.send(data(b"first-")).unwrap();
+    tx.send(data(b"second")).unwrap();
+    let mut trailers = HeaderMap::new();
+    trailers.insert("x-checksum", HeaderValue::from_static("done"));
+    tx.send(Ok(Frame::trailers(trailers))).unwrap();
+    drop(tx);
+    let seen = Seen::new();
+    let a = serve(layer(&v), seen.clone(), req).await;
+    assert_passed(&a, &seen);
+    assert_eq!(seen.frames(), ["first-second"]);
+    assert_eq!(seen.error(), None);
+    assert_eq!(seen.trailers().unwrap()["x-checksum"], "done");
+}
+
+#[tokio::test]
 async fn a_body_that_does_not_match_its_hash_fails_before_its_last_frame() {
     let v = verifier(config());
     let (body, tx) = TestBody::channel();
