@@ -100,8 +100,15 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Hex SHA-256 of `bytes`, on the stack.
+/// The hex SHA-256 of the empty body (every GET's payload line).
+const EMPTY_SHA256_HEX: &[u8; 64] =
+    b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Hex SHA-256 of `bytes`, on the stack (the empty body's without hashing).
 pub(crate) fn sha256_hex32(bytes: &[u8]) -> [u8; 64] {
+    if bytes.is_empty() {
+        return *EMPTY_SHA256_HEX;
+    }
     hex32(&Sha256::digest(bytes).into())
 }
 
@@ -506,6 +513,18 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "%E1%88%B4=Value1&Param=Value2&Param-3=Value3&a=1&a=2&b="
+        );
+    }
+
+    #[test]
+    fn the_empty_body_hash_is_sha256_of_nothing() {
+        assert_eq!(
+            &sha256_hex32(b""),
+            hex::encode(Sha256::digest(b"")).as_bytes()
+        );
+        assert_eq!(
+            hex_str(&sha256_hex32(b"a")),
+            "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
         );
     }
 
