@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Which side of the conversation is at fault: the `<Type>` of an STS error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorType {
+pub(crate) enum ErrorType {
     /// The client (4xx).
     Sender,
     /// The server (5xx).
@@ -14,7 +14,7 @@ pub enum ErrorType {
 
 impl ErrorType {
     /// `Sender` or `Receiver`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorType::Sender => "Sender",
             ErrorType::Receiver => "Receiver",
@@ -25,7 +25,7 @@ impl ErrorType {
 /// The `<Code>` of an STS error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum StsErrorCode {
+pub(crate) enum StsErrorCode {
     /// `AccessDenied` (403).
     AccessDenied,
     /// `ValidationError` (400).
@@ -62,7 +62,7 @@ pub enum StsErrorCode {
 
 impl StsErrorCode {
     /// The code as it appears in `<Code>`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StsErrorCode::AccessDenied => "AccessDenied",
             StsErrorCode::ValidationError => "ValidationError",
@@ -83,7 +83,7 @@ impl StsErrorCode {
     }
 
     /// The HTTP status code.
-    pub fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             StsErrorCode::AccessDenied
             | StsErrorCode::ExpiredToken
@@ -104,7 +104,7 @@ impl StsErrorCode {
     }
 
     /// `Sender` for 4xx, `Receiver` for 5xx.
-    pub fn error_type(self) -> ErrorType {
+    pub(crate) fn error_type(self) -> ErrorType {
         if self.status() >= 500 {
             ErrorType::Receiver
         } else {
@@ -121,7 +121,7 @@ impl fmt::Display for StsErrorCode {
 
 /// A rejection of an STS request, rendered as STS's `ErrorResponse` XML.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsError {
+pub(crate) struct StsError {
     code: StsErrorCode,
     message: String,
 }
@@ -135,29 +135,30 @@ impl StsError {
     }
 
     /// The error code.
-    pub fn code(&self) -> StsErrorCode {
+    pub(crate) fn code(&self) -> StsErrorCode {
         self.code
     }
 
     /// The HTTP status code.
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.code.status()
     }
 
     /// `Sender` or `Receiver`.
-    pub fn error_type(&self) -> ErrorType {
+    pub(crate) fn error_type(&self) -> ErrorType {
         self.code.error_type()
     }
 
     /// The `<Message>` text (unescaped).
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 
+    #[cfg(test)]
     /// `AccessDenied` for AssumeRole: `User: <caller ARN> is not authorized to perform:
     /// sts:AssumeRole on resource: <RoleArn as given>`. Used alike for an unknown role, a
     /// trust or identity denial and a wrong `ExternalId`.
-    pub fn access_denied_assume_role(caller_arn: &str, role_arn: &str) -> Self {
+    pub(crate) fn access_denied_assume_role(caller_arn: &str, role_arn: &str) -> Self {
         Self::access_denied(caller_arn, "sts:AssumeRole", role_arn)
     }
 
@@ -165,7 +166,7 @@ impl StsError {
     /// authorized to perform: <action> on resource: <RoleArn as given>`, with `action`
     /// `sts:AssumeRole`, or — once `sts:AssumeRole` is allowed — `sts:TagSession` (tags
     /// passed) or `sts:SetSourceIdentity` (`SourceIdentity` passed).
-    pub fn access_denied(caller_arn: &str, action: &str, role_arn: &str) -> Self {
+    pub(crate) fn access_denied(caller_arn: &str, action: &str, role_arn: &str) -> Self {
         Self::new(
             StsErrorCode::AccessDenied,
             format!(
@@ -175,36 +176,36 @@ impl StsError {
     }
 
     /// `ValidationError` with a message of the caller's (already aggregated).
-    pub fn validation_error(message: impl Into<String>) -> Self {
+    pub(crate) fn validation_error(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::ValidationError, message)
     }
 
     /// `ValidationError`: `<RoleArn> is invalid` (long enough, but not an ARN).
-    pub fn invalid_role_arn(role_arn: &str) -> Self {
+    pub(crate) fn invalid_role_arn(role_arn: &str) -> Self {
         Self::validation_error(format!("{role_arn} is invalid"))
     }
 
     /// `ValidationError`: the requested duration exceeds the role's `MaxSessionDuration`.
-    pub fn max_session_duration_exceeded() -> Self {
+    pub(crate) fn max_session_duration_exceeded() -> Self {
         Self::validation_error(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         )
     }
 
     /// `ValidationError`: more than one hour asked by role chaining.
-    pub fn role_chaining_limit_exceeded() -> Self {
+    pub(crate) fn role_chaining_limit_exceeded() -> Self {
         Self::validation_error(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
         )
     }
 
     /// `MalformedInput` with a message of the caller's.
-    pub fn malformed_input(message: impl Into<String>) -> Self {
+    pub(crate) fn malformed_input(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::MalformedInput, message)
     }
 
     /// `MalformedInput` for a `DurationSeconds` that is not a 32-bit integer.
-    pub fn malformed_duration_seconds(raw: &str) -> Self {
+    pub(crate) fn malformed_duration_seconds(raw: &str) -> Self {
         Self::malformed_input(format!(
             "Invalid value for parameter DurationSeconds: '{raw}' is not an integer"
         ))
@@ -212,7 +213,7 @@ impl StsError {
 
     /// `InvalidAction`: `Could not find operation <Action> for version <Version>`, with
     /// `NO_VERSION_SPECIFIED` when `Version` is absent.
-    pub fn invalid_action(action: &str, version: Option<&str>) -> Self {
+    pub(crate) fn invalid_action(action: &str, version: Option<&str>) -> Self {
         let version = version.unwrap_or("NO_VERSION_SPECIFIED");
         Self::new(
             StsErrorCode::InvalidAction,
@@ -221,7 +222,7 @@ impl StsError {
     }
 
     /// `ExpiredToken`: the session token has expired.
-    pub fn expired_token() -> Self {
+    pub(crate) fn expired_token() -> Self {
         Self::new(
             StsErrorCode::ExpiredToken,
             "The security token included in the request is expired",
@@ -230,25 +231,27 @@ impl StsError {
 
     /// `InvalidClientTokenId`: unknown key, or an `ASIA` key with a missing, foreign or
     /// unverifiable session token.
-    pub fn invalid_client_token_id() -> Self {
+    pub(crate) fn invalid_client_token_id() -> Self {
         Self::new(
             StsErrorCode::InvalidClientTokenId,
             "The security token included in the request is invalid.",
         )
     }
 
+    #[cfg(test)]
     /// `SignatureDoesNotMatch` with the verifier's signature text.
-    pub fn signature_does_not_match(message: impl Into<String>) -> Self {
+    pub(crate) fn signature_does_not_match(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::SignatureDoesNotMatch, message)
     }
 
+    #[cfg(test)]
     /// `IncompleteSignature` with the verifier's text.
-    pub fn incomplete_signature(message: impl Into<String>) -> Self {
+    pub(crate) fn incomplete_signature(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::IncompleteSignature, message)
     }
 
     /// `MissingAuthenticationToken`: `Request is missing Authentication Token`.
-    pub fn missing_authentication_token() -> Self {
+    pub(crate) fn missing_authentication_token() -> Self {
         Self::new(
             StsErrorCode::MissingAuthenticationToken,
             "Request is missing Authentication Token",
@@ -256,13 +259,13 @@ impl StsError {
     }
 
     /// `InvalidParameterValue` with a message of the caller's.
-    pub fn invalid_parameter_value(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_parameter_value(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::InvalidParameterValue, message)
     }
 
     /// `InvalidParameterValue`: two session tags whose keys differ only in case (or not at
     /// all): `Duplicate tag keys found. Please note that Tag keys are case insensitive.`
-    pub fn duplicate_tag_keys() -> Self {
+    pub(crate) fn duplicate_tag_keys() -> Self {
         Self::invalid_parameter_value(
             "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
         )
@@ -270,20 +273,20 @@ impl StsError {
 
     /// `InvalidParameterValue`: a `TransitiveTagKeys` member that names no tag of the
     /// request: `The specified transitive tag key must be included in the requested tags.`
-    pub fn transitive_tag_key_not_in_tags() -> Self {
+    pub(crate) fn transitive_tag_key_not_in_tags() -> Self {
         Self::invalid_parameter_value(
             "The specified transitive tag key must be included in the requested tags.",
         )
     }
 
     /// `MalformedPolicyDocument`: the session policy does not parse.
-    pub fn malformed_policy_document(message: impl Into<String>) -> Self {
+    pub(crate) fn malformed_policy_document(message: impl Into<String>) -> Self {
         Self::new(StsErrorCode::MalformedPolicyDocument, message)
     }
 
     /// The STS answer to a rejection of the signature layer: same message, STS's code
     /// (`Request is missing Authentication Token` for a request with no signature at all).
-    pub fn from_rejection(rejection: &crate::Rejection) -> Self {
+    pub(crate) fn from_rejection(rejection: &crate::Rejection) -> Self {
         use crate::RejectionKind as K;
         let kind = rejection.kind();
         let code = match kind {
@@ -308,7 +311,7 @@ impl StsError {
     }
 
     /// `InternalFailure` (500, `Receiver`).
-    pub fn internal_failure() -> Self {
+    pub(crate) fn internal_failure() -> Self {
         Self::new(
             StsErrorCode::InternalFailure,
             "The request processing has failed because of an unknown error, exception or failure.",

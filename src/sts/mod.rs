@@ -34,7 +34,6 @@ mod token;
 mod wire;
 mod xml;
 
-pub use error::{ErrorType, StsError, StsErrorCode};
 pub use service::{StsRejections, StsService, StsServiceBuilder};
 pub use session_keys::SessionKeys;
 pub use token::{

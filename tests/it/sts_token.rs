@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tower_sigv4::sts::{
-    NewSession, StsError, Tag, TemporaryCredentials, TokenError, TokenKey, TokenKeyError,
+    NewSession, Tag, TemporaryCredentials, TokenError, TokenKey, TokenKeyError,
     TokenKeyring,
 };
 
@@ -122,12 +122,6 @@ fn expiry() {
             .unwrap_err(),
         TokenError::Expired
     );
-    let e: StsError = TokenError::Expired.into();
-    assert_eq!(
-        e.message(),
-        "The security token included in the request is expired"
-    );
-    assert_eq!(e.code().as_str(), "ExpiredToken");
 }
 
 #[test]
@@ -147,12 +141,6 @@ fn wrong_access_key_id() {
             .unwrap_err(),
         TokenError::Invalid
     );
-    let e: StsError = TokenError::Invalid.into();
-    assert_eq!(
-        e.message(),
-        "The security token included in the request is invalid."
-    );
-    assert_eq!(e.code().as_str(), "InvalidClientTokenId");
 }
 
 #[test]
@@ -348,22 +336,15 @@ fn lifetime_overflow_is_an_error_not_a_panic() {
     assert!(ring
         .mint(session(), Duration::from_secs(u64::MAX), NOW)
         .is_err());
-    let e: StsError = ring
-        .mint(session(), Duration::from_secs(u64::MAX), NOW)
-        .unwrap_err()
-        .into();
-    assert_eq!(e.code().as_str(), "InternalFailure");
 }
 
 #[test]
 fn expiry_after_year_9999_cannot_be_minted() {
     let ring = keyring();
     let late = time::macros::datetime!(9999-12-31 23:00:00 UTC);
-    let e: StsError = ring
+    assert!(ring
         .mint(session(), Duration::from_secs(3600), late)
-        .unwrap_err()
-        .into();
-    assert_eq!(e.code().as_str(), "InternalFailure");
+        .is_err());
     let c = ring
         .mint(session(), Duration::from_secs(3599), late)
         .unwrap();

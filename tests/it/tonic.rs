@@ -450,7 +450,7 @@ async fn a_stream_over_the_body_limit_is_resource_exhausted() {
     let config = VerifierConfig::new(REGION, SERVICE).with_max_body_bytes(1024);
     let addr = start_with(
         Verifier::new(config, keys).unwrap(),
-        AllowAuthenticated::default(),
+        AllowAuthenticated,
     )
     .await;
     let mut client = signed_client(addr, AKID, SECRET).await;
@@ -510,7 +510,7 @@ async fn a_verifier_that_rejects_unsigned_payloads_turns_the_streaming_client_aw
         VerifierConfig::new(REGION, SERVICE).with_unsigned_payload(UnsignedPayload::Rejected);
     let addr = start_with(
         Verifier::new(config, keys).unwrap(),
-        AllowAuthenticated::default(),
+        AllowAuthenticated,
     )
     .await;
     let mut client = signed_client(addr, AKID, SECRET).await;

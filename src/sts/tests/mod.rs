@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod errors;
 mod support;
 mod time_limits;
 mod wire;
