@@ -70,12 +70,8 @@ fn verifying_a_get_allocates_at_most_the_measured_count() {
             http_body_util::Empty::<bytes::Bytes>::new(),
         )))
     });
-    let request = || {
-        http::Request::from_parts(
-            parts.clone(),
-            http_body_util::Empty::<bytes::Bytes>::new(),
-        )
-    };
+    let request =
+        || http::Request::from_parts(parts.clone(), http_body_util::Empty::<bytes::Bytes>::new());
     let count_through = |layer: tower_sigv4::VerifySigV4Layer| {
         let mut service = layer.layer(inner);
         let mut once = || {
@@ -98,7 +94,9 @@ fn verifying_a_get_allocates_at_most_the_measured_count() {
     let (later_count, later_counts) = count_through(later);
     println!("  with a policy that answers later: {later_count} (runs: {later_counts:?})");
     assert!(later_count > layer_count, "{later_count} vs {layer_count}");
-    println!("heap allocations per request through the layer: {layer_count} (runs: {layer_counts:?})");
+    println!(
+        "heap allocations per request through the layer: {layer_count} (runs: {layer_counts:?})"
+    );
     assert!(
         layer_count <= MAX_LAYER_ALLOCATIONS,
         "{layer_count} allocations per request through the layer, more than the {MAX_LAYER_ALLOCATIONS} measured"

@@ -14,8 +14,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tower_sigv4::sts::{
-    NewSession, Tag, TemporaryCredentials, TokenError, TokenKey, TokenKeyError,
-    TokenKeyring,
+    NewSession, Tag, TemporaryCredentials, TokenError, TokenKey, TokenKeyError, TokenKeyring,
 };
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 12:34:41 UTC);

@@ -448,11 +448,7 @@ async fn a_stream_over_the_body_limit_is_resource_exhausted() {
     // The size limit covers the whole request stream, unsigned or not.
     let keys = StaticKeys::new().with_key(AKID, SECRET, Principal::user(ALICE, "AIDAALICE"));
     let config = VerifierConfig::new(REGION, SERVICE).with_max_body_bytes(1024);
-    let addr = start_with(
-        Verifier::new(config, keys).unwrap(),
-        AllowAuthenticated,
-    )
-    .await;
+    let addr = start_with(Verifier::new(config, keys).unwrap(), AllowAuthenticated).await;
     let mut client = signed_client(addr, AKID, SECRET).await;
     // 3 × (5-byte gRPC frame header + 3 bytes of field tag and length + 300) = 924 bytes.
     assert_eq!(client.upload(chunks(&[300; 3])).await.unwrap().chunks, 3);
@@ -508,11 +504,7 @@ async fn a_verifier_that_rejects_unsigned_payloads_turns_the_streaming_client_aw
     let keys = StaticKeys::new().with_key(AKID, SECRET, Principal::user(ALICE, "AIDAALICE"));
     let config =
         VerifierConfig::new(REGION, SERVICE).with_unsigned_payload(UnsignedPayload::Rejected);
-    let addr = start_with(
-        Verifier::new(config, keys).unwrap(),
-        AllowAuthenticated,
-    )
-    .await;
+    let addr = start_with(Verifier::new(config, keys).unwrap(), AllowAuthenticated).await;
     let mut client = signed_client(addr, AKID, SECRET).await;
     let status = client.upload(chunks(&[1])).await.unwrap_err();
     assert_status(
