@@ -268,8 +268,11 @@ impl IamAuthorizer {
             explain = %decision.explain(),
             "iam decision"
         );
+        if decision.is_allowed() {
+            // No message is written for an allowed request.
+            return PolicyDecision::Allow;
+        }
         match decision.denial_message(principal.arn(), &resource, self.masking, self.style) {
-            None if decision.is_allowed() => PolicyDecision::Allow,
             Some(message) => PolicyDecision::deny(message),
             None => PolicyDecision::deny(format!(
                 "User: {} is not authorized to perform: execute-api:Invoke on resource: {resource}",
