@@ -65,6 +65,16 @@ pub enum RejectionKind {
     AccessDenied,
     /// The policy check failed (not a denial: it could not decide).
     PolicyFailure,
+    /// A request header the profile refuses or cannot honour (S3: an unsupported
+    /// `x-amz-trailer`, a malformed `Content-MD5` or checksum header, both `Content-Length` and
+    /// `Transfer-Encoding`, an `x-amz-content-sha256` that is no hash).
+    InvalidRequest,
+    /// A streaming upload without its decoded length or framing (S3's 411).
+    LengthRequired,
+    /// A feature the verifier does not implement (S3: SigV4a streaming).
+    NotImplemented,
+    /// The body does not match its `Content-MD5` or `x-amz-checksum-*` (S3's `BadDigest`).
+    ChecksumMismatch,
 }
 
 impl RejectionKind {
@@ -72,7 +82,12 @@ impl RejectionKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidTarget | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::InvalidTarget
+            | Self::BodyUnreadable
+            | Self::InvalidRequest
+            | Self::ChecksumMismatch => StatusCode::BAD_REQUEST,
+            Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
+            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::ProviderFailure | Self::PolicyFailure => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,7 +118,12 @@ impl RejectionKind {
             }
             Self::ExpiredToken => "ExpiredTokenException",
             Self::BodyTooLarge => "RequestEntityTooLargeException",
-            Self::InvalidTarget | Self::BodyUnreadable => "BadRequestException",
+            Self::InvalidTarget
+            | Self::BodyUnreadable
+            | Self::InvalidRequest
+            | Self::ChecksumMismatch => "BadRequestException",
+            Self::LengthRequired => "LengthRequiredException",
+            Self::NotImplemented => "NotImplementedException",
             Self::BodyTimeout => "RequestTimeoutException",
             Self::Overloaded => "ServiceUnavailableException",
             Self::ProviderFailure | Self::PolicyFailure => "InternalServerErrorException",
@@ -144,6 +164,10 @@ impl RejectionKind {
             Self::ProviderFailure => "key provider failed",
             Self::AccessDenied => "access denied",
             Self::PolicyFailure => "policy check failed",
+            Self::InvalidRequest => "invalid request header",
+            Self::LengthRequired => "length required",
+            Self::NotImplemented => "not implemented",
+            Self::ChecksumMismatch => "checksum mismatch",
         }
     }
 }
@@ -158,10 +182,18 @@ impl fmt::Display for RejectionKind {
 ///
 /// Rejections are answers, not failures of the service: the layer renders them into a response
 /// and puts a copy in that response's extensions, so outer layers can log and count them.
+///
+/// Besides its [kind](Rejection::kind), a rejection carries the status, the AWS error code and
+/// any extra elements of the answer the verifier's profile gives: API Gateway's by default
+/// (the code is the `x-amzn-ErrorType`), S3's in the S3 profile (`SignatureDoesNotMatch`,
+/// `AuthorizationHeaderMalformed` with a `Region` element, …).
 #[derive(Clone)]
 pub struct Rejection {
     kind: RejectionKind,
+    status: StatusCode,
+    code: Option<&'static str>,
     message: Cow<'static, str>,
+    elements: Vec<(&'static str, String)>,
     service: Option<String>,
     principal: Option<Box<crate::principal::Principal>>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
@@ -172,11 +204,34 @@ impl Rejection {
     pub fn new(kind: RejectionKind, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             kind,
+            status: kind.status(),
+            code: None,
             message: message.into(),
+            elements: Vec::new(),
             service: None,
             principal: None,
             source: None,
         }
+    }
+
+    /// A rejection of `kind` answered with `status` and the AWS error `code` of a profile
+    /// other than API Gateway's (S3's `SignatureDoesNotMatch`, say).
+    pub(crate) fn coded(
+        kind: RejectionKind,
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let mut r = Self::new(kind, message);
+        r.status = status;
+        r.code = Some(code);
+        r
+    }
+
+    /// Adds an element to the answer (S3's `<Region>`, `<HeadersNotSigned>` …).
+    pub(crate) fn with_element(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.elements.push((name, value.into()));
+        self
     }
 
     /// An authorization denial (403 `AccessDeniedException`) with its message.
@@ -208,7 +263,19 @@ impl Rejection {
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.kind.status()
+        self.status
+    }
+
+    /// The AWS error code: S3's (`SignatureDoesNotMatch`, `InvalidAccessKeyId` …) in the S3
+    /// profile, otherwise API Gateway's `x-amzn-ErrorType` for the kind.
+    pub fn code(&self) -> &str {
+        self.code.unwrap_or_else(|| self.kind.error_type())
+    }
+
+    /// Extra elements of the answer beyond code and message, in order (S3's `<Region>`,
+    /// `<HeadersNotSigned>`, `<AWSAccessKeyId>` …). Empty in API Gateway's dialect.
+    pub fn elements(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.elements.iter().map(|(k, v)| (*k, v.as_str()))
     }
 
     /// The underlying failure (provider or policy backend), for logs.
@@ -237,7 +304,10 @@ impl fmt::Debug for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejection")
             .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("code", &self.code())
             .field("message", &self.message)
+            .field("elements", &self.elements)
             .field("service", &self.service)
             .field("principal", &self.principal.as_ref().map(|p| p.arn()))
             .field("source", &self.source)

@@ -5,8 +5,9 @@
 //!
 //! **For** teams that want their internal HTTP services to accept the credentials their
 //! clients already have (AWS SDKs, botocore, `curl --aws-sigv4`), with API Gateway's exact
-//! answers. **Not for** calling AWS itself (use the AWS SDK), nor SigV4a (ECDSA), nor S3's
-//! chunked `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` uploads.
+//! answers — or, with the `s3` feature, the way Amazon S3 verifies them, streaming uploads and
+//! checksums included, for S3-compatible servers. **Not for** calling AWS itself (use the AWS
+//! SDK), nor SigV4a (ECDSA).
 //!
 //! ## Quick start
 //!
@@ -56,6 +57,10 @@
 //! |---|---|---|
 //! | `axum` | yes | `Principal` as an axum extractor (`FromRequestParts`, `OptionalFromRequestParts`); turns on `tokio` |
 //! | `tokio` | via `axum` | `TokioTimer`, the layer's default timer for the body-read deadlines |
+//! | `iam` | no | the IAM policy engine, `IamAuthorizer`, the identity store |
+//! | `sts` | no | the STS service and its session tokens (turns on `iam`) |
+//! | `s3` | no | the S3 profile: `aws-chunked` streaming verified chunk by chunk, checksums, S3's XML errors, the streaming signer |
+//! | `test-util` | no | `FixedClock` |
 //!
 //! ## Security considerations
 //!
@@ -90,6 +95,9 @@ mod extract;
 pub mod iam;
 mod policy;
 mod principal;
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+pub mod s3;
 pub mod sign;
 mod sigv4;
 #[cfg(feature = "iam")]
@@ -129,9 +137,12 @@ pub use sign::signer::{
 };
 pub use sigv4::parse::{credential_service, AuthLocation};
 pub use sigv4::scope::CredentialScope;
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+pub use sigv4::settings::{ChecksumVerification, StreamingLimits};
 pub use sigv4::settings::{
     ForwardedHost, MismatchDetail, PathNormalization, PercentEncoding, PresignedExpires,
-    PresignedPayload, UnsignedPayload, VerifierConfig,
+    PresignedPayload, Profile, UnsignedPayload, VerifierConfig,
 };
 pub use sigv4::target::{judge_path, EncodedSlash, InvalidTarget, TargetRules};
 pub use sigv4::verifier::{Checked, Payload, PayloadCoverage, Verified, Verifier};

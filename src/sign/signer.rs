@@ -174,6 +174,10 @@ pub struct SignError {
 }
 
 impl SignError {
+    pub(crate) fn new(kind: SignErrorKind, what: &'static str) -> Self {
+        err(kind, what)
+    }
+
     /// What kind of mistake.
     pub fn kind(&self) -> SignErrorKind {
         self.kind
@@ -306,6 +310,21 @@ impl Signer {
     /// The settings.
     pub fn settings(&self) -> &SigningSettings {
         &self.settings
+    }
+
+    /// The region signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The service signed for.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The signing key of the scope date `date` (cached).
+    pub(crate) fn signing_key_for(&self, date: &str) -> SigningKey {
+        self.signing_key(date)
     }
 
     fn signing_key(&self, date: &str) -> SigningKey {

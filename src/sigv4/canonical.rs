@@ -204,7 +204,10 @@ pub(crate) fn canonical_path(
         PathNormalization::Disabled => Cow::Borrowed(path),
     };
     match encoding {
-        PercentEncoding::Single => path,
+        PercentEncoding::Single => match path {
+            Cow::Borrowed(p) => encode_path_once(p),
+            Cow::Owned(p) => Cow::Owned(encode_path_once(&p).into_owned()),
+        },
         PercentEncoding::Double => match path {
             Cow::Borrowed(p) => Cow::from(percent_encoding::utf8_percent_encode(p, PATH)),
             Cow::Owned(p) => {
@@ -212,6 +215,54 @@ pub(crate) fn canonical_path(
             }
         },
     }
+}
+
+/// S3's canonical URI of a wire path: each `/`-separated segment percent-decoded and encoded
+/// again with SigV4's set (so `%7e` becomes `~`, a raw `!` becomes `%21` and `%2F` stays
+/// `%2F`, data inside its segment). A path every client sends (already in that form) is
+/// borrowed as it is.
+fn encode_path_once(path: &str) -> Cow<'_, str> {
+    if is_canonical_path(path.as_bytes()) {
+        return Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(segment).into();
+        out.push_str(&encode_component(&decoded));
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a path is already in S3's canonical form: unreserved bytes, `/`, and escapes with
+/// upper-case hex digits of bytes that need them.
+fn is_canonical_path(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'/' || is_unreserved(b) {
+            i += 1;
+            continue;
+        }
+        if b != b'%' {
+            return false;
+        }
+        match (raw.get(i + 1), raw.get(i + 2)) {
+            (Some(&h), Some(&l))
+                if matches!(h, b'0'..=b'9' | b'A'..=b'F')
+                    && matches!(l, b'0'..=b'9' | b'A'..=b'F') =>
+            {
+                let byte = (hex_val(h).unwrap_or(0) << 4) | hex_val(l).unwrap_or(0);
+                if is_unreserved(byte) {
+                    return false;
+                }
+                i += 3;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -438,6 +489,37 @@ impl CanonicalRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_paths_are_encoded_once() {
+        let single = |p| {
+            canonical_path(p, PathNormalization::Disabled, PercentEncoding::Single).into_owned()
+        };
+        for (input, want) in [
+            ("", "/"),
+            ("/bucket/key", "/bucket/key"),
+            ("//a/./b/..", "//a/./b/.."),
+            ("/b/a%20b", "/b/a%20b"),
+            ("/b/a%2Fb", "/b/a%2Fb"),
+            ("/b/a%2fb", "/b/a%2Fb"),
+            ("/b/%7Ekey", "/b/~key"),
+            ("/b/a!b(c)", "/b/a%21b%28c%29"),
+            ("/b/a+b", "/b/a%2Bb"),
+            ("/b/%E2%9C%93", "/b/%E2%9C%93"),
+            ("/b/%e2%9c%93", "/b/%E2%9C%93"),
+            ("/b/100%", "/b/100%25"),
+        ] {
+            assert_eq!(single(input), want, "input {input:?}");
+        }
+        assert!(matches!(
+            canonical_path(
+                "/b/k%20ey",
+                PathNormalization::Disabled,
+                PercentEncoding::Single
+            ),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn normalizes_like_the_sdks() {

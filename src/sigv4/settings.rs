@@ -100,6 +100,64 @@ pub enum MismatchDetail {
     CanonicalRequest,
 }
 
+/// Which service's rules and answers the verifier follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Profile {
+    /// Amazon API Gateway's `AWS_IAM` authorization (execute-api): its checks, in its order,
+    /// answered in its JSON dialect (the default).
+    #[default]
+    ApiGateway,
+    /// Amazon S3's: single URI encoding without normalisation, `x-amz-content-sha256`
+    /// required, every `x-amz-*` header signed, streaming (`aws-chunked`) uploads verified
+    /// chunk by chunk, checksums verified, S3's error codes and XML answers. Selected by
+    /// [`VerifierConfig::new`] for the service `s3`.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    S3,
+}
+
+/// Whether the S3 profile verifies `Content-MD5` and `x-amz-checksum-*` itself.
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ChecksumVerification {
+    /// Every checksum present is verified before the body reports its end (the default).
+    #[default]
+    Verify,
+    /// Left to the inner service — except the trailing checksum of
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`, always verified, being that mode's only
+    /// integrity check.
+    Delegate,
+}
+
+/// Bounds of the S3 profile's `aws-chunked` decoding.
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamingLimits {
+    /// Largest chunk (in signed modes a chunk is held until its signature is verified).
+    /// Default: 16 MiB (botocore's chunks are 1 MiB at most).
+    pub max_chunk_bytes: u64,
+    /// Longest chunk-size line, extensions included. Default: 1 KiB.
+    pub max_line_bytes: usize,
+    /// Largest trailer part. Default: 8 KiB.
+    pub max_trailer_bytes: usize,
+}
+
+#[cfg(feature = "s3")]
+impl Default for StreamingLimits {
+    fn default() -> Self {
+        Self {
+            max_chunk_bytes: 16 * 1024 * 1024,
+            max_line_bytes: 1024,
+            max_trailer_bytes: 8 * 1024,
+        }
+    }
+}
+
 /// Settings of a [`Verifier`](crate::Verifier).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -114,8 +172,10 @@ pub struct VerifierConfig {
     pub clock_skew: Duration,
     /// Whether `UNSIGNED-PAYLOAD` is accepted. Default: [`UnsignedPayload::Allowed`].
     pub unsigned_payload: UnsignedPayload,
-    /// Largest body the verifier buffers to hash; a larger one is answered with 413.
-    /// Default: 10 MiB (API Gateway's limit).
+    /// Largest body; a larger one is answered with 413 (S3: 400 `EntityTooLarge`), as soon as
+    /// its declared length or its bytes tell. Bodies the verifier must read whole before the
+    /// signature can be checked never exceed it. Default: 10 MiB (API Gateway's limit); 5 GiB
+    /// in the S3 profile (streamed).
     pub max_body_bytes: usize,
     /// Path encoding. Default: [`PercentEncoding::Double`].
     pub percent_encoding: PercentEncoding,
@@ -140,6 +200,17 @@ pub struct VerifierConfig {
     pub encoded_slash: EncodedSlash,
     /// Whether presigned URLs must carry `X-Amz-Expires`. Default: [`PresignedExpires::Optional`].
     pub presigned_expires: PresignedExpires,
+    /// Whose rules and answers. Default: [`Profile::ApiGateway`] (S3's for the service `s3`
+    /// with [`VerifierConfig::new`]).
+    pub profile: Profile,
+    /// S3 profile: whether checksums are verified here. Default: [`ChecksumVerification::Verify`].
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub checksums: ChecksumVerification,
+    /// S3 profile: bounds of streaming uploads. Default: [`StreamingLimits::default`].
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub streaming: StreamingLimits,
 }
 
 impl Default for VerifierConfig {
@@ -160,28 +231,79 @@ impl Default for VerifierConfig {
             target_rules: TargetRules::Strict,
             encoded_slash: EncodedSlash::Separator,
             presigned_expires: PresignedExpires::Optional,
+            profile: Profile::ApiGateway,
+            #[cfg(feature = "s3")]
+            checksums: ChecksumVerification::Verify,
+            #[cfg(feature = "s3")]
+            streaming: StreamingLimits::default(),
         }
     }
 }
 
 impl VerifierConfig {
-    /// Defaults, accepting one region and one service.
+    /// Defaults, accepting one region and one service; for the service `s3` (with the `s3`
+    /// feature), the [S3 profile](Profile::S3).
     pub fn new(region: impl Into<String>, service: impl Into<String>) -> Self {
+        let service = service.into();
+        #[cfg(feature = "s3")]
+        let profile = if service == "s3" {
+            Profile::S3
+        } else {
+            Profile::ApiGateway
+        };
+        #[cfg(not(feature = "s3"))]
+        let profile = Profile::ApiGateway;
         Self {
             regions: vec![region.into()],
-            services: vec![service.into()],
+            services: vec![service],
             ..Self::default()
         }
+        .with_profile(profile)
     }
 
-    /// S3's rules: single encoding, no path normalisation, unsigned presigned payloads,
-    /// `X-Amz-Expires` required, object keys taken as sent ([`TargetRules::ObjectKeys`]).
-    pub fn s3(mut self) -> Self {
-        self.percent_encoding = PercentEncoding::Single;
-        self.path_normalization = PathNormalization::Disabled;
-        self.presigned_payload = PresignedPayload::Unsigned;
-        self.presigned_expires = PresignedExpires::Required;
-        self.target_rules = TargetRules::ObjectKeys;
+    /// Follows `profile`'s rules, with its defaults for the settings it decides.
+    ///
+    /// [`Profile::S3`]: single encoding, no path normalisation, object keys taken as sent
+    /// ([`TargetRules::ObjectKeys`]), unsigned presigned payloads, `X-Amz-Expires` required,
+    /// a 15-minute clock-skew window and a 5 GiB body limit (S3's single-`PUT` limit;
+    /// streamed, never buffered). [`Profile::ApiGateway`] puts those settings back to their
+    /// defaults.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        let defaults = Self::default();
+        self.profile = profile;
+        self.percent_encoding = defaults.percent_encoding;
+        self.path_normalization = defaults.path_normalization;
+        self.presigned_payload = defaults.presigned_payload;
+        self.presigned_expires = defaults.presigned_expires;
+        self.target_rules = defaults.target_rules;
+        self.clock_skew = defaults.clock_skew;
+        self.max_body_bytes = defaults.max_body_bytes;
+        #[cfg(feature = "s3")]
+        if profile == Profile::S3 {
+            self.percent_encoding = PercentEncoding::Single;
+            self.path_normalization = PathNormalization::Disabled;
+            self.presigned_payload = PresignedPayload::Unsigned;
+            self.presigned_expires = PresignedExpires::Required;
+            self.target_rules = TargetRules::ObjectKeys;
+            self.clock_skew = Duration::from_secs(15 * 60);
+            self.max_body_bytes = usize::try_from(5u64 << 30).unwrap_or(usize::MAX);
+        }
+        self
+    }
+
+    /// Sets whether the S3 profile verifies checksums itself.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub fn with_checksums(mut self, checksums: ChecksumVerification) -> Self {
+        self.checksums = checksums;
+        self
+    }
+
+    /// Sets the bounds of streaming uploads.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub fn with_streaming_limits(mut self, limits: StreamingLimits) -> Self {
+        self.streaming = limits;
         self
     }
 

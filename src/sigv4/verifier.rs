@@ -139,7 +139,7 @@ pub enum Payload<'a> {
 
 /// What the payload line of the canonical request is.
 #[derive(Debug)]
-enum PayloadLine<'a> {
+pub(crate) enum PayloadLine<'a> {
     /// A signed `x-amz-content-sha256` (or `X-Amz-Content-Sha256` query parameter) value.
     Declared(Cow<'a, str>),
     /// The SHA-256 of the body.
@@ -148,7 +148,7 @@ enum PayloadLine<'a> {
     Unsigned,
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -204,7 +204,11 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Checked<'a>, Rejection> {
         let config = &self.inner.config;
-        let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
+        #[cfg(feature = "s3")]
+        if config.profile == crate::sigv4::settings::Profile::S3 {
+            return crate::s3::auth::check(self, parts, now);
+        }
+        let pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         let params = parse::parse(parts, &pairs, config.presigned_expires)?;
         let service_hint = split_ascii(&params.credential, b'/').nth(3);
         let tag = |r: Rejection| r.with_service(service_hint);
@@ -351,24 +355,10 @@ impl Verifier {
             }
         };
 
-        canonical::sort_pairs(&mut pairs);
-        let host = self.host(parts);
-        let key_id_len = key_id.len();
-        let date_len = date.len();
-        let region_len = region.len();
-        let service_len = service.len();
-        Ok(Checked {
-            verifier: self,
-            parts,
-            pairs,
-            host,
-            params,
-            amz_basic,
-            signed_at,
-            now,
-            lens: [key_id_len, date_len, region_len, service_len],
-            payload,
-        })
+        let lens = [key_id.len(), date.len(), region.len(), service.len()];
+        Ok(Checked::new(
+            self, parts, pairs, params, amz_basic, signed_at, now, lens, payload,
+        ))
     }
 
     fn host<'a>(&self, parts: &'a Parts) -> Option<Cow<'a, str>> {
@@ -407,18 +397,27 @@ impl Verifier {
 
 /// A request that passed the checks that need no secret; see [`Verifier::check`].
 pub struct Checked<'a> {
-    verifier: &'a Verifier,
-    parts: &'a Parts,
+    pub(crate) verifier: &'a Verifier,
+    pub(crate) parts: &'a Parts,
     pairs: Vec<QueryPair<'a>>,
     host: Option<Cow<'a, str>>,
-    params: AuthParams<'a>,
+    pub(crate) params: AuthParams<'a>,
     /// The date in basic format when it came as an HTTP date.
     amz_basic: Option<String>,
     signed_at: SystemTime,
     now: SystemTime,
     /// Lengths of the access key id, date, region and service in the credential.
     lens: [usize; 4],
-    payload: PayloadLine<'a>,
+    pub(crate) payload: PayloadLine<'a>,
+}
+
+/// What proving the signature gives: the signing key (for chunk signatures), the scope, the
+/// seed signature and the caller.
+pub(crate) struct Proof {
+    pub(crate) signing_key: crate::sigv4::signing_key::SigningKey,
+    pub(crate) scope: CredentialScope,
+    pub(crate) signature: [u8; 32],
+    pub(crate) principal: Principal,
 }
 
 impl fmt::Debug for Checked<'_> {
@@ -432,11 +431,40 @@ impl fmt::Debug for Checked<'_> {
 }
 
 impl<'a> Checked<'a> {
-    fn amz_date(&self) -> &str {
+    /// Assembles the checked request (the query pairs are sorted here).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        verifier: &'a Verifier,
+        parts: &'a Parts,
+        mut pairs: Vec<QueryPair<'a>>,
+        params: AuthParams<'a>,
+        amz_basic: Option<String>,
+        signed_at: SystemTime,
+        now: SystemTime,
+        lens: [usize; 4],
+        payload: PayloadLine<'a>,
+    ) -> Self {
+        canonical::sort_pairs(&mut pairs);
+        let host = verifier.host(parts);
+        Self {
+            verifier,
+            parts,
+            pairs,
+            host,
+            params,
+            amz_basic,
+            signed_at,
+            now,
+            lens,
+            payload,
+        }
+    }
+
+    pub(crate) fn amz_date(&self) -> &str {
         self.amz_basic.as_deref().unwrap_or(&self.params.date)
     }
 
-    fn scope_parts(&self) -> (&str, &str, &str) {
+    pub(crate) fn scope_parts(&self) -> (&str, &str, &str) {
         let c: &str = &self.params.credential;
         let [k, d, r, s] = self.lens;
         let date = c.get(k + 1..k + 1 + d).unwrap_or_default();
@@ -506,7 +534,17 @@ impl<'a> Checked<'a> {
         )
     }
 
-    fn reject(&self, kind: RejectionKind, message: impl Into<Cow<'static, str>>) -> Rejection {
+    /// Whether the verifier follows the S3 profile.
+    #[cfg(feature = "s3")]
+    pub(crate) fn is_s3(&self) -> bool {
+        self.verifier.inner.config.profile == crate::sigv4::settings::Profile::S3
+    }
+
+    pub(crate) fn reject(
+        &self,
+        kind: RejectionKind,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Rejection {
         Rejection::new(kind, message).with_service(Some(self.service()))
     }
 
@@ -533,6 +571,10 @@ impl<'a> Checked<'a> {
 
     /// The rejection a key provider failure turns into.
     pub fn key_rejection(&self, error: &KeyError) -> Rejection {
+        #[cfg(feature = "s3")]
+        if self.is_s3() {
+            return crate::s3::auth::key_rejection(self, error);
+        }
         match error.kind() {
             KeyErrorKind::UnknownKey | KeyErrorKind::InvalidToken => self.reject(
                 RejectionKind::InvalidToken,
@@ -599,7 +641,11 @@ impl<'a> Checked<'a> {
 
     /// The payload line of the canonical request for `payload`; a body hash is written into
     /// `body_hash` (on the caller's stack: no allocation).
-    fn payload_line<'p>(&'p self, payload: Payload<'p>, body_hash: &'p mut [u8; 64]) -> &'p str {
+    pub(crate) fn payload_line<'p>(
+        &'p self,
+        payload: Payload<'p>,
+        body_hash: &'p mut [u8; 64],
+    ) -> &'p str {
         match &self.payload {
             PayloadLine::Declared(v) => v,
             PayloadLine::Unsigned => UNSIGNED_PAYLOAD,
@@ -636,43 +682,21 @@ impl<'a> Checked<'a> {
     }
 
     /// Stage three: checks the signature (18) and the payload hash (19) with the resolved key.
+    ///
+    /// In the S3 profile this also checks that every `x-amz-*` header is signed and the
+    /// headers that describe the body; a streaming (`aws-chunked`) body given as
+    /// [`Payload::Bytes`] is decoded and every chunk signature, the trailer and the checksums
+    /// verified (the layer does the same as the body streams); [`Payload::Sha256Hex`] cannot
+    /// prove a streaming body and leaves `Content-MD5` and checksums unverified.
     pub fn finish(self, key: ResolvedKey, payload: Payload<'_>) -> Result<Verified, Rejection> {
+        #[cfg(feature = "s3")]
+        if self.is_s3() {
+            return crate::s3::finish(self, key, payload);
+        }
         let config = &self.verifier.inner.config;
-        let (secret, principal) = key.into_parts();
-        let (date, region, service) = self.scope_parts();
-        let (signing_key, scope) = self.verifier.inner.cache.get_or_derive(
-            self.access_key_id(),
-            &secret,
-            date,
-            region,
-            service,
-        );
-
         let mut body_hash = [0; 64];
         let payload_line = self.payload_line(payload, &mut body_hash);
-
-        let provided = decode_signature(&self.params.signature);
-        let presigned = self.params.location == AuthLocation::Query;
-        let creq = self.canonical(payload_line, self.signature_skip());
-        let mut ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
-        if !ok && presigned && self.params.security_token.is_some() {
-            // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
-            // exactly as when it arrives as an unsigned header).
-            let without_token = [parse::X_AMZ_SIGNATURE, parse::X_AMZ_SECURITY_TOKEN];
-            let creq = self.canonical(payload_line, &without_token);
-            ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
-        }
-        if !ok {
-            let mut message = String::from("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
-            if config.mismatch_detail == MismatchDetail::CanonicalRequest {
-                message.push_str(&format!(
-                    "\n\nThe Canonical String for this request should have been\n'{}'\n\nThe String-to-Sign should have been\n'{}'\n",
-                    creq.to_text(),
-                    self.string_to_sign_text(&creq)
-                ));
-            }
-            return Err(self.reject(RejectionKind::SignatureMismatch, message));
-        }
+        let proof = self.prove(key, payload_line)?;
 
         // 19: the payload.
         let mismatch = || {
@@ -707,19 +731,90 @@ impl<'a> Checked<'a> {
             }
             PayloadLine::Declared(_) | PayloadLine::Unsigned => return Err(mismatch()),
         };
+        Ok(self.verified(proof, coverage))
+    }
 
-        let principal = if principal.access_key_id().is_empty() {
-            principal.with_access_key_id(self.access_key_id())
+    /// The verified facts, once the signature and the payload are proven.
+    pub(crate) fn verified(&self, proof: Proof, coverage: PayloadCoverage) -> Verified {
+        let principal = if proof.principal.access_key_id().is_empty() {
+            proof.principal.with_access_key_id(self.access_key_id())
         } else {
-            principal
+            proof.principal
         };
-        Ok(Verified {
+        Verified {
             principal,
-            scope,
+            scope: proof.scope,
             signed_at: self.signed_at,
             location: self.params.location,
             payload: coverage,
+        }
+    }
+
+    /// Check 18: the signature over the canonical request with `payload_line`.
+    pub(crate) fn prove(&self, key: ResolvedKey, payload_line: &str) -> Result<Proof, Rejection> {
+        let (secret, principal) = key.into_parts();
+        let (date, region, service) = self.scope_parts();
+        let (signing_key, scope) = self.verifier.inner.cache.get_or_derive(
+            self.access_key_id(),
+            &secret,
+            date,
+            region,
+            service,
+        );
+        let provided = decode_signature(&self.params.signature);
+        let presigned = self.params.location == AuthLocation::Query;
+        let creq = self.canonical(payload_line, self.signature_skip());
+        let computed = self.signature(&signing_key, &creq);
+        let mut ok = matches(&computed, provided.as_ref());
+        if !ok && presigned && self.params.security_token.is_some() {
+            // Some clients add X-Amz-Security-Token after presigning (the token is not signed,
+            // exactly as when it arrives as an unsigned header).
+            let without_token = [parse::X_AMZ_SIGNATURE, parse::X_AMZ_SECURITY_TOKEN];
+            let creq = self.canonical(payload_line, &without_token);
+            ok = matches(&self.signature(&signing_key, &creq), provided.as_ref());
+        }
+        if !ok {
+            return Err(self.mismatch(&creq));
+        }
+        Ok(Proof {
+            signing_key,
+            scope,
+            signature: computed,
+            principal,
         })
+    }
+
+    fn mismatch(&self, creq: &CanonicalRequest<'_>) -> Rejection {
+        let detail = self.verifier.inner.config.mismatch_detail == MismatchDetail::CanonicalRequest;
+        #[cfg(feature = "s3")]
+        if self.is_s3() {
+            let r =
+                crate::s3::errors::signature_mismatch(self.access_key_id(), &self.params.signature);
+            return if detail {
+                crate::s3::errors::with_mismatch_detail(
+                    r,
+                    &self.string_to_sign_text(creq),
+                    &creq.to_text(),
+                )
+            } else {
+                r
+            };
+        }
+        let mut message = String::from("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+        if detail {
+            message.push_str(&format!(
+                "\n\nThe Canonical String for this request should have been\n'{}'\n\nThe String-to-Sign should have been\n'{}'\n",
+                creq.to_text(),
+                self.string_to_sign_text(creq)
+            ));
+        }
+        self.reject(RejectionKind::SignatureMismatch, message)
+    }
+
+    /// The canonical request's text with `payload_line` (for mismatch details).
+    pub(crate) fn canonical_text(&self, payload_line: &str) -> String {
+        self.canonical(payload_line, self.signature_skip())
+            .to_text()
     }
 }
 

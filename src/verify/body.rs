@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::limits::{Deadlines, Reservation};
 use crate::error::{Rejection, RejectionKind};
+use crate::sigv4::settings::Profile;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -35,8 +36,16 @@ pub enum BodyErrorKind {
     TimedOut,
     /// The bytes do not match the signed `x-amz-content-sha256`.
     PayloadHashMismatch,
-    /// The client's body failed: bad chunked framing, or it ended before its length.
+    /// The client's body failed: bad chunked framing, or it ended before its length; in the
+    /// S3 profile also bad `aws-chunked` framing, a decoded length that differs from the
+    /// declared one, a chunk too small or a malformed trailer.
     Malformed,
+    /// A chunk or trailer signature of a streaming upload does not verify (S3 profile).
+    SignatureMismatch,
+    /// The body does not match its `Content-MD5` or `x-amz-checksum-*` (S3 profile).
+    ChecksumMismatch,
+    /// The process-wide buffer budget cannot hold a chunk until its signature is verified.
+    Overloaded,
 }
 
 /// The error a [`RequestBody`] ends with when a check fails. The layer answers the client with
@@ -44,12 +53,41 @@ pub enum BodyErrorKind {
 #[derive(Debug)]
 pub struct BodyError {
     kind: BodyErrorKind,
+    /// The answer, when the check that failed made it itself (the S3 profile's).
+    rejection: Option<Box<Rejection>>,
     source: Option<BoxError>,
 }
 
 impl BodyError {
     fn new(kind: BodyErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            kind,
+            rejection: None,
+            source: None,
+        }
+    }
+
+    /// The error for a check that answered with `rejection`.
+    pub(crate) fn rejected(rejection: Rejection) -> Self {
+        let kind = match rejection.kind() {
+            RejectionKind::BodyTooLarge => BodyErrorKind::TooLarge,
+            RejectionKind::BodyTimeout => BodyErrorKind::TimedOut,
+            RejectionKind::PayloadHashMismatch => BodyErrorKind::PayloadHashMismatch,
+            RejectionKind::SignatureMismatch => BodyErrorKind::SignatureMismatch,
+            RejectionKind::ChecksumMismatch => BodyErrorKind::ChecksumMismatch,
+            RejectionKind::Overloaded => BodyErrorKind::Overloaded,
+            _ => BodyErrorKind::Malformed,
+        };
+        Self {
+            kind,
+            rejection: Some(Box::new(rejection)),
+            source: None,
+        }
+    }
+
+    /// The answer the check made, if it made one.
+    pub(crate) fn rejection(&self) -> Option<&Rejection> {
+        self.rejection.as_deref()
     }
 
     /// What went wrong.
@@ -65,6 +103,9 @@ impl fmt::Display for BodyError {
             BodyErrorKind::TimedOut => "request body timed out",
             BodyErrorKind::PayloadHashMismatch => "request body does not match its signed hash",
             BodyErrorKind::Malformed => "request body malformed",
+            BodyErrorKind::SignatureMismatch => "request body chunk signature does not match",
+            BodyErrorKind::ChecksumMismatch => "request body does not match its checksum",
+            BodyErrorKind::Overloaded => "request body buffers full",
         })
     }
 }
@@ -77,8 +118,22 @@ impl StdError for BodyError {
     }
 }
 
-/// The rejection a body fault is answered with.
-pub(crate) fn body_rejection(kind: BodyErrorKind, limit: u64) -> Rejection {
+/// The rejection a body fault is answered with, in the verifier's profile.
+pub(crate) fn body_rejection(profile: Profile, kind: BodyErrorKind, limit: u64) -> Rejection {
+    #[cfg(feature = "s3")]
+    if profile == Profile::S3 {
+        use crate::s3::errors;
+        return match kind {
+            BodyErrorKind::TooLarge => errors::entity_too_large(),
+            BodyErrorKind::TimedOut => errors::request_timeout(),
+            BodyErrorKind::Overloaded => errors::slow_down(),
+            // The checks that fail in these ways answer themselves; these are fallbacks.
+            BodyErrorKind::PayloadHashMismatch => errors::content_sha256_mismatch("", None),
+            BodyErrorKind::SignatureMismatch => errors::signature_mismatch("", ""),
+            BodyErrorKind::ChecksumMismatch | BodyErrorKind::Malformed => errors::terminated(),
+        };
+    }
+    let _ = profile;
     match kind {
         BodyErrorKind::TooLarge => Rejection::new(
             RejectionKind::BodyTooLarge,
@@ -89,8 +144,13 @@ pub(crate) fn body_rejection(kind: BodyErrorKind, limit: u64) -> Rejection {
             RejectionKind::PayloadHashMismatch,
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ),
-        BodyErrorKind::Malformed => {
+        BodyErrorKind::Malformed
+        | BodyErrorKind::SignatureMismatch
+        | BodyErrorKind::ChecksumMismatch => {
             Rejection::new(RejectionKind::BodyUnreadable, "Invalid request body")
+        }
+        BodyErrorKind::Overloaded => {
+            Rejection::new(RejectionKind::Overloaded, "Service Unavailable")
         }
     }
 }
@@ -101,10 +161,11 @@ pub(crate) struct Fault {
     rejection: OnceLock<Rejection>,
     head: Parts,
     service: String,
+    profile: Profile,
 }
 
 impl Fault {
-    pub(crate) fn new(parts: &Parts, service: &str) -> Self {
+    pub(crate) fn new(parts: &Parts, service: &str, profile: Profile) -> Self {
         let (mut head, ()) = http::Request::new(()).into_parts();
         head.method = parts.method.clone();
         head.uri = parts.uri.clone();
@@ -114,16 +175,41 @@ impl Fault {
             head.headers
                 .insert(http::header::CONTENT_TYPE, content_type.clone());
         }
+        // What a renderer may decide the connection's fate by (S3's closes it when a body
+        // came).
+        for name in [
+            http::header::CONTENT_LENGTH,
+            http::header::TRANSFER_ENCODING,
+        ] {
+            if let Some(value) = parts.headers.get(&name) {
+                head.headers.insert(name, value.clone());
+            }
+        }
         Self {
             rejection: OnceLock::new(),
             head,
             service: service.to_owned(),
+            profile,
         }
     }
 
     fn record(&self, kind: BodyErrorKind, limit: u64) {
-        let rejection = body_rejection(kind, limit).with_service(Some(&self.service));
-        let _ = self.rejection.set(rejection);
+        self.record_rejection(body_rejection(self.profile, kind, limit));
+    }
+
+    /// Notes a fault whose answer is already made.
+    pub(crate) fn record_rejection(&self, rejection: Rejection) {
+        let _ = self
+            .rejection
+            .set(rejection.with_service(Some(&self.service)));
+    }
+
+    /// Notes `error`'s answer.
+    pub(crate) fn record_error(&self, error: &BodyError, limit: u64) {
+        match error.rejection() {
+            Some(r) => self.record_rejection(r.clone()),
+            None => self.record(error.kind, limit),
+        }
     }
 
     /// The rejection of the fault, if one happened, and the request head to render it for.
@@ -132,10 +218,18 @@ impl Fault {
     }
 }
 
-/// The hash check of a body whose signed `x-amz-content-sha256` is known.
+/// What the bytes are checked against.
+enum Hashes {
+    /// The signed SHA-256.
+    Sha256 { hasher: Sha256, expected: [u8; 32] },
+    /// The S3 profile's SHA-256, `Content-MD5` and checksum, in S3's order.
+    #[cfg(feature = "s3")]
+    S3(Box<crate::s3::payload::PayloadChecks>),
+}
+
+/// The hash check of a body whose signed `x-amz-content-sha256` (or checksums) is known.
 struct HashCheck {
-    hasher: Sha256,
-    expected: [u8; 32],
+    hashes: Hashes,
     /// The last data frame, held until the next one (or the end) arrives.
     held: Option<Bytes>,
     /// Trailers that arrived while a frame was held.
@@ -178,8 +272,22 @@ impl<B> Guarded<B> {
     /// Checks the bytes against `expected` (the signed SHA-256), holding the last frame back.
     pub(crate) fn with_hash(mut self, expected: [u8; 32]) -> Self {
         self.hash = Some(Box::new(HashCheck {
-            hasher: Sha256::new(),
-            expected,
+            hashes: Hashes::Sha256 {
+                hasher: Sha256::new(),
+                expected,
+            },
+            held: None,
+            trailers: None,
+            verified: false,
+        }));
+        self
+    }
+
+    /// Checks the bytes with the S3 profile's checks, holding the last frame back.
+    #[cfg(feature = "s3")]
+    pub(crate) fn with_checks(mut self, checks: crate::s3::payload::PayloadChecks) -> Self {
+        self.hash = Some(Box::new(HashCheck {
+            hashes: Hashes::S3(Box::new(checks)),
             held: None,
             trailers: None,
             verified: false,
@@ -218,7 +326,7 @@ where
         let fail = |this: &mut GuardedProj<'_, B>, error: BodyError| {
             *this.done = true;
             if let Some(fault) = this.fault {
-                fault.record(error.kind, *this.limit);
+                fault.record_error(&error, *this.limit);
             }
             Poll::Ready(Some(Err(error)))
         };
@@ -270,7 +378,7 @@ where
                     match this.hash.as_mut() {
                         None => return Poll::Ready(Some(Ok(Frame::data(data)))),
                         Some(check) => {
-                            check.hasher.update(&data);
+                            check.update(&data);
                             match check.held.replace(data) {
                                 Some(previous) => {
                                     return Poll::Ready(Some(Ok(Frame::data(previous))))
@@ -320,14 +428,35 @@ where
     }
 }
 
+impl HashCheck {
+    fn update(&mut self, data: &[u8]) {
+        match &mut self.hashes {
+            Hashes::Sha256 { hasher, .. } => hasher.update(data),
+            #[cfg(feature = "s3")]
+            Hashes::S3(checks) => checks.update(data),
+        }
+    }
+
+    fn verify(&mut self) -> Result<(), BodyError> {
+        match &mut self.hashes {
+            Hashes::Sha256 { hasher, expected } => {
+                let digest: [u8; 32] = std::mem::take(hasher).finalize().into();
+                if digest != *expected {
+                    return Err(BodyError::new(BodyErrorKind::PayloadHashMismatch));
+                }
+                Ok(())
+            }
+            #[cfg(feature = "s3")]
+            Hashes::S3(checks) => checks.verify().map_err(BodyError::rejected),
+        }
+    }
+}
+
 /// At the end of the body: the hash is checked once, after which the held frame and the
 /// trailers are released one per call.
 fn finish(check: &mut HashCheck) -> Result<Option<Frame<Bytes>>, BodyError> {
     if !check.verified {
-        let digest: [u8; 32] = std::mem::take(&mut check.hasher).finalize().into();
-        if digest != check.expected {
-            return Err(BodyError::new(BodyErrorKind::PayloadHashMismatch));
-        }
+        check.verify()?;
         check.verified = true;
     }
     if let Some(data) = check.held.take() {
@@ -388,10 +517,21 @@ pin_project! {
     /// The request body the inner service receives: the buffered bytes that were hashed
     /// (the very same `Bytes`, not a copy), or the stream with the layer's checks on it (see
     /// the module docs) — hashed as it arrives when a signed `x-amz-content-sha256` declares
-    /// it, passed on unhashed for `UNSIGNED-PAYLOAD`.
+    /// it, passed on unhashed for `UNSIGNED-PAYLOAD`; in the S3 profile, a streaming upload's
+    /// decoded payload, released chunk by chunk as the signatures verify.
     pub struct RequestBody<B> {
         #[pin]
-        inner: Either<Guarded<B>>,
+        inner: RequestInner<B>,
+    }
+}
+
+pin_project! {
+    #[project = RequestInnerProj]
+    enum RequestInner<B> {
+        Plain { #[pin] body: Either<Guarded<B>> },
+        // Boxed: a streaming upload is rare next to the requests this type carries.
+        #[cfg(feature = "s3")]
+        Decoded { body: Pin<Box<super::decoded::Decoded<B>>> },
     }
 }
 
@@ -402,10 +542,12 @@ impl<B> RequestBody<B> {
         reservation: Option<Reservation>,
     ) -> Self {
         Self {
-            inner: Either::Bytes {
-                data: Some(data),
-                trailers,
-                reservation,
+            inner: RequestInner::Plain {
+                body: Either::Bytes {
+                    data: Some(data),
+                    trailers,
+                    reservation,
+                },
             },
         }
     }
@@ -416,14 +558,39 @@ impl<B> RequestBody<B> {
 
     pub(crate) fn streaming(body: Guarded<B>) -> Self {
         Self {
-            inner: Either::Body { body },
+            inner: RequestInner::Plain {
+                body: Either::Body { body },
+            },
+        }
+    }
+
+    #[cfg(feature = "s3")]
+    pub(crate) fn decoded(body: super::decoded::Decoded<B>) -> Self {
+        Self {
+            inner: RequestInner::Decoded {
+                body: Box::pin(body),
+            },
         }
     }
 
     /// Whether the body was read whole before the signature was checked (and verified
     /// against it).
     pub fn is_buffered(&self) -> bool {
-        matches!(self.inner, Either::Bytes { .. })
+        matches!(
+            self.inner,
+            RequestInner::Plain {
+                body: Either::Bytes { .. }
+            }
+        )
+    }
+
+    /// The decoded length of a streaming upload (S3 profile).
+    #[cfg(feature = "s3")]
+    pub(crate) fn decoded_length(&self) -> Option<u64> {
+        match &self.inner {
+            RequestInner::Decoded { body } => Some(body.decoded_length()),
+            RequestInner::Plain { .. } => None,
+        }
     }
 }
 
@@ -439,15 +606,27 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.project().inner.poll_frame(cx)
+        match self.project().inner.project() {
+            RequestInnerProj::Plain { body } => body.poll_frame(cx),
+            #[cfg(feature = "s3")]
+            RequestInnerProj::Decoded { body } => body.as_mut().poll_frame(cx),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            RequestInner::Plain { body } => body.is_end_stream(),
+            #[cfg(feature = "s3")]
+            RequestInner::Decoded { body } => body.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            RequestInner::Plain { body } => body.size_hint(),
+            #[cfg(feature = "s3")]
+            RequestInner::Decoded { body } => body.size_hint(),
+        }
     }
 }
 

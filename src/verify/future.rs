@@ -20,6 +20,7 @@ use super::limits::{BufferBudget, Deadlines, Reservation};
 use crate::credentials::ResolvedKey;
 use crate::error::{Rejection, RejectionKind};
 use crate::policy::{PolicyDecision, PolicyRequest};
+use crate::sigv4::settings::Profile;
 use crate::sigv4::target;
 use crate::sigv4::verifier::{Checked, Payload, Verified};
 
@@ -177,6 +178,7 @@ async fn buffer<B>(
     declared: Option<u64>,
     budget: &BufferBudget,
     limit: u64,
+    profile: Profile,
 ) -> Result<(Bytes, Option<HeaderMap>, Reservation), Rejection>
 where
     B: Body<Data = Bytes>,
@@ -194,7 +196,10 @@ where
     let mut trailers: Option<HeaderMap> = None;
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| body_rejection(e.kind(), limit))?;
+        let frame = frame.map_err(|e| match e.rejection() {
+            Some(r) => r.clone(),
+            None => body_rejection(profile, e.kind(), limit),
+        })?;
         let data = match frame.into_data() {
             Ok(data) => data,
             Err(frame) => {
@@ -267,11 +272,18 @@ fn plan<'a, B>(
 where
     B: Body<Data = Bytes>,
 {
-    let limit = shared.verifier.config().max_body_bytes as u64;
+    let config = shared.verifier.config();
+    #[cfg(feature = "s3")]
+    if checked.is_s3() {
+        return plan_s3(shared, parts, checked, key, body);
+    }
+    let limit = config.max_body_bytes as u64;
     let declared = declared_length(parts);
     if declared.is_some_and(|n| n > limit) || body.size_hint().lower() > limit {
-        return Err(body_rejection(super::BodyErrorKind::TooLarge, limit)
-            .with_service(Some(checked.service())));
+        return Err(
+            body_rejection(config.profile, super::BodyErrorKind::TooLarge, limit)
+                .with_service(Some(checked.service())),
+        );
     }
     if body.is_end_stream() {
         // Nothing to read (a GET): no buffer, no allocation.
@@ -284,7 +296,7 @@ where
         .map(|timer| Deadlines::new(timer, &shared.limits));
     let guarded = Guarded::new(body, limit, deadlines);
     let streamed = |guarded: Guarded<B>, service: &str| {
-        let fault = Arc::new(Fault::new(parts, service));
+        let fault = Arc::new(Fault::new(parts, service, config.profile));
         let body = RequestBody::streaming(guarded.with_fault(fault.clone()));
         (body, Some(fault))
     };
@@ -319,6 +331,74 @@ where
     })
 }
 
+/// The S3 profile's plan: the signature, the signed headers and the body's headers checked
+/// (no body is ever read before the signature is proven, nor held whole), then the body
+/// streamed — decoded chunk by chunk for `aws-chunked`, hashed and checksummed otherwise.
+#[cfg(feature = "s3")]
+fn plan_s3<'a, B>(
+    shared: &Shared,
+    parts: &Parts,
+    checked: Checked<'a>,
+    key: ResolvedKey,
+    body: B,
+) -> Result<Plan<'a, B>, Rejection>
+where
+    B: Body<Data = Bytes>,
+{
+    let config = shared.verifier.config();
+    let service = checked.service().to_owned();
+    let admission = crate::s3::admit(checked, key).map_err(|r| r.with_service(Some(&service)))?;
+    let limit = config.max_body_bytes as u64;
+    let deadlines = shared
+        .timer
+        .clone()
+        .map(|timer| Deadlines::new(timer, &shared.limits));
+    let fault = Arc::new(Fault::new(parts, &service, config.profile));
+    let crate::s3::Admission {
+        verified,
+        plan,
+        decoder,
+    } = admission;
+    if let Some(decoder) = decoder {
+        // The decoder bounds the decoded length by the declared one and every chunk; the
+        // encoded bytes are bounded by those.
+        let guarded = Guarded::new(body, u64::MAX, deadlines).with_fault(fault.clone());
+        let reservation = shared.limits.buffer_budget.reserve(0);
+        let decoded = super::decoded::Decoded::new(
+            guarded,
+            decoder,
+            reservation,
+            plan.decoded_length.unwrap_or(0),
+            fault.clone(),
+        );
+        return Ok(Plan::Ready(
+            verified,
+            RequestBody::decoded(decoded),
+            Some(fault),
+        ));
+    }
+    if body.size_hint().lower() > limit {
+        return Err(crate::s3::errors::entity_too_large().with_service(Some(&service)));
+    }
+    let mut checks = plan.checks();
+    if body.is_end_stream() {
+        if crate::s3::compares_empty(&parts.method) {
+            checks
+                .verify()
+                .map_err(|r| r.with_service(Some(&service)))?;
+        }
+        return Ok(Plan::Ready(verified, RequestBody::empty(), None));
+    }
+    let guarded = Guarded::new(body, limit, deadlines);
+    let guarded = if checks.is_empty() {
+        guarded
+    } else {
+        guarded.with_checks(checks)
+    };
+    let body = RequestBody::streaming(guarded.with_fault(fault.clone()));
+    Ok(Plan::Ready(verified, body, Some(fault)))
+}
+
 /// Checks the signature, waiting for the key provider and reading the body as needed.
 async fn verify<B>(shared: &Shared, parts: &Parts, body: B, now: SystemTime) -> Outcome<B>
 where
@@ -336,10 +416,15 @@ where
             declared,
         } => {
             let limit = shared.verifier.config().max_body_bytes as u64;
-            let (bytes, trailers, reservation) =
-                buffer(body, declared, &shared.limits.buffer_budget, limit)
-                    .await
-                    .map_err(|r| r.with_service(Some(checked.service())))?;
+            let (bytes, trailers, reservation) = buffer(
+                body,
+                declared,
+                &shared.limits.buffer_budget,
+                limit,
+                shared.verifier.config().profile,
+            )
+            .await
+            .map_err(|r| r.with_service(Some(checked.service())))?;
             let verified = checked.finish(key, Payload::Bytes(&bytes))?;
             let body = RequestBody::buffered(bytes, trailers, Some(reservation));
             Ok((verified, body, None))
@@ -360,6 +445,17 @@ fn rewrite_path(parts: &mut Parts, path: &str) -> Result<(), Rejection> {
     parts.uri = Uri::from_parts(uri).map_err(|_| target::invalid_target())?;
     Ok(())
 }
+
+/// The S3 profile's header edits for the inner service (see `decoded::pass_on_headers`).
+#[cfg(feature = "s3")]
+fn pass_on<B>(shared: &Shared, parts: &mut Parts, body: &RequestBody<B>) {
+    if shared.verifier.config().profile == Profile::S3 {
+        super::decoded::pass_on_headers(parts, body.decoded_length());
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn pass_on<B>(_shared: &Shared, _parts: &mut Parts, _body: &RequestBody<B>) {}
 
 /// The policy's decision as the layer's outcome.
 fn decided<B>(
@@ -397,6 +493,7 @@ where
     if let Some(path) = judged {
         rewrite_path(parts, &path)?;
     }
+    pass_on(shared, parts, &body);
     let decision = {
         let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
         shared.policy.check_policy(&req).await
@@ -446,6 +543,7 @@ where
             return Now::Done(Err(r));
         }
     }
+    pass_on(shared, parts, &body);
     let decision = {
         let req = PolicyRequest::new(parts, verified.principal(), verified.scope(), now);
         shared.policy.check_policy(&req).now()

@@ -76,15 +76,24 @@ impl Shared {
 }
 
 impl VerifySigV4Layer {
-    /// A layer that lets every caller with a valid signature through.
+    /// A layer that lets every caller with a valid signature through. Rejections are
+    /// answered in the verifier's profile: [`ApiGatewayRejections`], or in the S3 profile
+    /// `S3Rejections` with a one-hour total body deadline (uploads go up to 5 GiB).
     pub fn new(verifier: Verifier) -> Self {
+        let mut render: Arc<dyn RenderRejection> = Arc::new(ApiGatewayRejections);
+        let mut limits = BodyLimits::default();
+        #[cfg(feature = "s3")]
+        if verifier.config().profile == crate::sigv4::settings::Profile::S3 {
+            render = Arc::new(crate::s3::S3Rejections);
+            limits = limits.with_total_timeout(std::time::Duration::from_secs(3600));
+        }
         Self {
             shared: Arc::new(Shared {
                 verifier,
                 policy: Arc::new(AllowAuthenticated),
                 clock: Arc::new(SystemClock),
-                render: Arc::new(ApiGatewayRejections),
-                limits: BodyLimits::default(),
+                render,
+                limits,
                 timer: default_timer(),
             }),
         }

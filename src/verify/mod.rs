@@ -4,6 +4,8 @@
 //! [`ResponseFuture`] of the layer's service.
 
 mod body;
+#[cfg(feature = "s3")]
+mod decoded;
 mod future;
 pub(crate) mod layer;
 pub(crate) mod limits;

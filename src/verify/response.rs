@@ -87,9 +87,9 @@ impl ApiGatewayRejections {
     pub fn response(rejection: &Rejection) -> Response<Bytes> {
         let kind = rejection.kind();
         let mut builder = Response::builder()
-            .status(kind.status())
+            .status(rejection.status())
             .header("x-amzn-RequestId", request_id())
-            .header("x-amzn-ErrorType", kind.error_type());
+            .header("x-amzn-ErrorType", rejection.code());
         let body = match kind {
             RejectionKind::BodyTooLarge => {
                 builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -161,6 +161,8 @@ impl GrpcRejections {
             K::BodyTimeout => 4,
             K::BodyUnreadable => 13,
             K::Overloaded | K::ProviderFailure | K::PolicyFailure => 14,
+            K::InvalidRequest | K::LengthRequired | K::ChecksumMismatch => 3,
+            K::NotImplemented => 12,
         }
     }
 

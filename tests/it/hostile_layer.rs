@@ -426,6 +426,17 @@ fn config() -> VerifierConfig {
     VerifierConfig::new("us-east-1", "execute-api")
 }
 
+/// S3's URI and presign rules answered in API Gateway's dialect (the S3 profile proper has
+/// its own tests, `tests/it/s3`).
+fn s3_like_api_gateway() -> VerifierConfig {
+    VerifierConfig::new("us-east-1", "s3")
+        .with_profile(tower_sigv4::Profile::ApiGateway)
+        .with_percent_encoding(tower_sigv4::PercentEncoding::Single)
+        .with_path_normalization(tower_sigv4::PathNormalization::Disabled)
+        .with_presigned_expires(tower_sigv4::PresignedExpires::Required)
+        .with_target_rules(tower_sigv4::TargetRules::ObjectKeys)
+}
+
 fn verifier(config: VerifierConfig) -> Verifier {
     Verifier::new(config, keys()).unwrap()
 }

@@ -169,7 +169,7 @@ async fn a_present_expires_keeps_its_rules() {
 
 #[tokio::test]
 async fn s3_requires_expires() {
-    let v = verifier(VerifierConfig::new("us-east-1", "s3").s3());
+    let v = verifier(s3_like_api_gateway());
     let req = Request::get(format!(
         "http://api.example.com/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={AKID}%2F20150830%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature={ZERO_SIG}"
     ))

@@ -313,7 +313,7 @@ async fn encoded_slash_as_data_stays_encoded_and_a_dot_segment_behind_it_is_refu
 
 #[tokio::test]
 async fn object_keys_are_passed_as_sent() {
-    let v = verifier(VerifierConfig::new("us-east-1", "s3").s3());
+    let v = verifier(s3_like_api_gateway());
     for path in ["/b/a%5Cb/..%25", "/b/../%2561", "/b/a;b"] {
         let seen = Seen::new();
         let req = Req::get(path)
