@@ -326,7 +326,9 @@ impl Decoder {
             return Err(self.fail(malformed()));
         };
         let name = name.trim_matches([' ', '\t']);
-        let lines = self.trailer_lines();
+        // The lines before this one.
+        let mut lines = self.trailer_lines();
+        lines.pop();
         let signature_seen = lines
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("x-amz-trailer-signature"));

@@ -45,6 +45,8 @@ mod interop_boto3_sts;
 mod interop_clients;
 mod never_panics;
 mod rejections;
+#[cfg(all(feature = "s3", feature = "tokio"))]
+mod s3;
 mod signer;
 #[cfg(feature = "sts")]
 mod store;
