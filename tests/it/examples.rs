@@ -47,7 +47,7 @@ fn profile_dir() -> PathBuf {
 }
 
 /// Builds the examples (once for all tests) and returns the directory they are in.
-fn examples_dir() -> &'static Path {
+pub(crate) fn examples_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let profile_dir = profile_dir();

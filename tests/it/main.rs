@@ -47,6 +47,8 @@ mod never_panics;
 mod rejections;
 #[cfg(all(feature = "s3", feature = "tokio"))]
 mod s3;
+#[cfg(all(feature = "s3", feature = "axum", feature = "iam"))]
+mod s3_clients;
 mod signer;
 #[cfg(feature = "sts")]
 mod store;
