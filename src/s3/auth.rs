@@ -412,9 +412,9 @@ fn check_query<'a>(
         &date,
         Some("Error parsing the X-Amz-Credential parameter; "),
     )?;
-    // Expired: strict, no grace.
+    // Expired: strict, no grace; a URL valid for 0 seconds is expired already.
     let end = signed_at.checked_add(Duration::from_secs(expires_secs));
-    if end.is_none_or(|end| now > end) {
+    if expires_secs == 0 || end.is_none_or(|end| now > end) {
         let mut r = access_denied(RejectionKind::PresignedExpired, "Request has expired")
             .with_element("X-Amz-Expires", expires.as_ref());
         if let Some(end) = end {

@@ -338,11 +338,8 @@ impl Decoder {
             let declared = self
                 .trailer
                 .is_some_and(|t| t.header_name().eq_ignore_ascii_case(name));
-            let repeated = lines
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .count()
-                > 1;
+            // `lines` holds the lines before this one.
+            let repeated = lines.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
             declared && !repeated && !signature_seen
         };
         if !ok {

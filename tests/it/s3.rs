@@ -10,6 +10,18 @@
 
 #[path = "s3/harness.rs"]
 pub(crate) mod harness;
+#[path = "s3/hostile_auth.rs"]
+mod hostile_auth;
+#[path = "s3/hostile_body.rs"]
+mod hostile_body;
+#[path = "s3/hostile_presigned.rs"]
+mod hostile_presigned;
+#[path = "s3/hostile_stream.rs"]
+mod hostile_stream;
+#[path = "s3/hostile_support.rs"]
+pub(crate) mod hostile_support;
+#[path = "s3/hostile_trailer.rs"]
+mod hostile_trailer;
 #[path = "s3/round_trip.rs"]
 mod round_trip;
 #[path = "s3/vectors.rs"]
