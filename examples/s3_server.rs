@@ -65,6 +65,12 @@ struct Store {
 
 type Shared = Arc<Mutex<Store>>;
 
+/// The time objects are stamped with (the crate's clock: one place reads the system time).
+fn now() -> SystemTime {
+    use tower_sigv4::Clock as _;
+    tower_sigv4::SystemClock::new().now()
+}
+
 fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -235,9 +241,10 @@ async fn handle(store: Shared, req: Request<Body>) -> Response<Body> {
         (Method::PUT, false, false) => put_object(&store, &bucket, &key, req).await,
         (Method::GET | Method::HEAD, false, false) => get_object(&store, &bucket, &key, &req),
         (Method::DELETE, false, false) if q.contains_key("uploadId") => {
-            match lock(&store).uploads.remove(&q["uploadId"]) {
+            let id = q.get("uploadId").cloned().unwrap_or_default();
+            match lock(&store).uploads.remove(&id) {
                 Some(_) => empty(StatusCode::NO_CONTENT),
-                None => no_such_upload(&q["uploadId"]),
+                None => no_such_upload(&id),
             }
         }
         (Method::DELETE, false, false) => {
@@ -304,7 +311,7 @@ async fn create_bucket(store: &Shared, bucket: &str, req: Request<Body>) -> Resp
     s.buckets.insert(
         bucket.to_owned(),
         Bucket {
-            created: SystemTime::now(),
+            created: now(),
             objects: BTreeMap::new(),
         },
     );
@@ -350,7 +357,7 @@ async fn put_object(store: &Shared, bucket: &str, key: &str, req: Request<Body>)
         Object {
             data,
             etag: etag.clone(),
-            modified: SystemTime::now(),
+            modified: now(),
             content_type,
         },
     );
@@ -586,7 +593,7 @@ async fn upload_part(
     q: &BTreeMap<String, String>,
     req: Request<Body>,
 ) -> Response<Body> {
-    let id = q["uploadId"].clone();
+    let id = q.get("uploadId").cloned().unwrap_or_default();
     let Some(number) = q
         .get("partNumber")
         .and_then(|n| n.parse::<u32>().ok())
@@ -643,7 +650,7 @@ async fn complete_upload(
     q: &BTreeMap<String, String>,
     req: Request<Body>,
 ) -> Response<Body> {
-    let id = q["uploadId"].clone();
+    let id = q.get("uploadId").cloned().unwrap_or_default();
     let document = match read_body(req.into_body()).await {
         Ok(d) => String::from_utf8_lossy(&d).into_owned(),
         Err(r) => return r,
@@ -704,7 +711,7 @@ async fn complete_upload(
         Object {
             data: data.freeze(),
             etag: etag.clone(),
-            modified: SystemTime::now(),
+            modified: now(),
             content_type,
         },
     );
@@ -784,9 +791,8 @@ fn tls_acceptor(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = args().map_err(|e| {
-        eprintln!("usage: s3_server [--listen ADDR] [--region REGION] [--access-key-id ID --secret-access-key SECRET] [--tls-cert CERT.pem --tls-key KEY.pem]");
-        e
+    let args = args().inspect_err(|_| {
+        eprintln!("usage: s3_server [--listen ADDR] [--region REGION] [--access-key-id ID --secret-access-key SECRET] [--tls-cert CERT.pem --tls-key KEY.pem] [--log]");
     })?;
     let keys = StaticKeys::new().with_key(
         args.access_key_id.clone(),

@@ -273,16 +273,7 @@ fn host_of(parts: &Parts) -> Option<Cow<'_, str>> {
     if let Some(h) = parts.headers.get(HOST) {
         return Some(String::from_utf8_lossy(h.as_bytes()));
     }
-    let uri = &parts.uri;
-    let host = uri.host()?;
-    let default_port = matches!(
-        (uri.scheme_str(), uri.port_u16()),
-        (Some("http"), Some(80)) | (Some("https"), Some(443))
-    );
-    match uri.port_u16() {
-        Some(port) if !default_port => Some(Cow::Owned(format!("{host}:{port}"))),
-        _ => Some(Cow::Borrowed(host)),
-    }
+    canonical::uri_host(&parts.uri)
 }
 
 impl Signer {

@@ -87,6 +87,21 @@ impl<'a> Iterator for SplitAscii<'a> {
     }
 }
 
+/// The `host` of a request without a `Host` header (an HTTP/2 request's `:authority` is its
+/// URI's authority): the URI's host, and its port unless that is the scheme's default — as
+/// aws-sigv4 and this crate's signer write it. Never the userinfo, nor an empty port.
+pub(crate) fn uri_host(uri: &http::Uri) -> Option<Cow<'_, str>> {
+    let host = uri.host()?;
+    let default_port = matches!(
+        (uri.scheme_str(), uri.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443))
+    );
+    match uri.port_u16() {
+        Some(port) if !default_port => Some(Cow::Owned(format!("{host}:{port}"))),
+        _ => Some(Cow::Borrowed(host)),
+    }
+}
+
 /// Lower-case hex of a 32-byte digest, without allocating.
 pub(crate) fn hex32(digest: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];

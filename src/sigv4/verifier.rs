@@ -391,7 +391,7 @@ impl Verifier {
         if let Some(h) = parts.headers.get(http::header::HOST) {
             return Some(canonical::text(h.as_bytes()));
         }
-        parts.uri.authority().map(|a| Cow::Borrowed(a.as_str()))
+        canonical::uri_host(&parts.uri)
     }
 }
 

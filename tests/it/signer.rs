@@ -242,3 +242,52 @@ proptest! {
         prop_assert!(rt.block_on(v.verify(&parts, &tampered, vector_now())).is_err());
     }
 }
+
+/// A request without a `Host` header (HTTP/2: the authority is in the URI) is signed and verified
+/// with the same `host`: the URI's host, its port unless it is the scheme's default, never
+/// userinfo. Found by the `canonical` fuzz target (`fuzz/regressions/canonical/`).
+#[test]
+fn requests_without_a_host_header_round_trip() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let v = verifier();
+    let signer = Signer::new(Credentials::new(AKID, SECRET), "us-east-1", "execute-api");
+    for (uri, host) in [
+        ("https://user@example.com/", "example.com"),
+        ("https://example.com:443/", "example.com"),
+        ("http://example.com:80/", "example.com"),
+        ("http://example.com:/", "example.com"),
+        ("http://example.com:0080/", "example.com"),
+        ("https://example.com:8443/", "example.com:8443"),
+        ("https://@:1/", ":1"),
+    ] {
+        for presign in [false, true] {
+            let (mut parts, ()) = http::Request::get(uri).body(()).unwrap().into_parts();
+            if presign {
+                parts.uri = signer
+                    .presign(
+                        &parts,
+                        SignablePayload::Bytes(b""),
+                        Duration::from_secs(60),
+                        vector_now(),
+                    )
+                    .unwrap();
+            } else {
+                signer
+                    .sign(&mut parts, SignablePayload::Bytes(b""), vector_now())
+                    .unwrap();
+            }
+            assert!(parts.headers.get("host").is_none());
+            let verified = rt.block_on(v.verify(&parts, b"", vector_now()));
+            assert!(
+                verified.is_ok(),
+                "{uri} presign={presign}: {:?}",
+                verified.err()
+            );
+            let checked = v.check(&parts, vector_now()).unwrap();
+            let creq = checked.canonical_request(tower_sigv4::Payload::Bytes(b""));
+            assert!(creq.contains(&format!("\nhost:{host}\n")), "{uri}: {creq}");
+        }
+    }
+}
