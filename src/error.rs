@@ -216,6 +216,7 @@ impl Rejection {
 
     /// A rejection of `kind` answered with `status` and the AWS error `code` of a profile
     /// other than API Gateway's (S3's `SignatureDoesNotMatch`, say).
+    #[cfg(feature = "s3")]
     pub(crate) fn coded(
         kind: RejectionKind,
         status: StatusCode,
@@ -229,6 +230,7 @@ impl Rejection {
     }
 
     /// Adds an element to the answer (S3's `<Region>`, `<HeadersNotSigned>` …).
+    #[cfg(feature = "s3")]
     pub(crate) fn with_element(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.elements.push((name, value.into()));
         self

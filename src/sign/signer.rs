@@ -174,6 +174,7 @@ pub struct SignError {
 }
 
 impl SignError {
+    #[cfg(feature = "s3")]
     pub(crate) fn new(kind: SignErrorKind, what: &'static str) -> Self {
         err(kind, what)
     }
@@ -314,6 +315,7 @@ impl Signer {
     }
 
     /// The signing key of the scope date `date` (cached).
+    #[cfg(feature = "s3")]
     pub(crate) fn signing_key_for(&self, date: &str) -> SigningKey {
         self.signing_key(date)
     }

@@ -413,6 +413,7 @@ pub struct Checked<'a> {
 
 /// What proving the signature gives: the signing key (for chunk signatures), the scope, the
 /// seed signature and the caller.
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) struct Proof {
     pub(crate) signing_key: crate::sigv4::signing_key::SigningKey,
     pub(crate) scope: CredentialScope,
@@ -812,6 +813,7 @@ impl<'a> Checked<'a> {
     }
 
     /// The canonical request's text with `payload_line` (for mismatch details).
+    #[cfg(feature = "s3")]
     pub(crate) fn canonical_text(&self, payload_line: &str) -> String {
         self.canonical(payload_line, self.signature_skip())
             .to_text()

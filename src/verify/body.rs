@@ -68,6 +68,7 @@ impl BodyError {
     }
 
     /// The error for a check that answered with `rejection`.
+    #[cfg(feature = "s3")]
     pub(crate) fn rejected(rejection: Rejection) -> Self {
         let kind = match rejection.kind() {
             RejectionKind::BodyTooLarge => BodyErrorKind::TooLarge,
@@ -525,13 +526,41 @@ pin_project! {
     }
 }
 
+/// A streaming upload's decoded body (S3 profile). Without the `s3` feature, a type with no
+/// value (`pin_project!` cannot leave a variant out by `cfg`).
+#[cfg(feature = "s3")]
+type DecodedBody<B> = super::decoded::Decoded<B>;
+#[cfg(not(feature = "s3"))]
+type DecodedBody<B> = NoDecoded<B>;
+
+/// No value: there are no streaming uploads without the `s3` feature.
+#[cfg(not(feature = "s3"))]
+#[allow(dead_code)] // Never constructed: that is its point.
+pub(crate) enum NoDecoded<B> {
+    Never(std::convert::Infallible, std::marker::PhantomData<B>),
+}
+
+#[cfg(not(feature = "s3"))]
+impl<B> Body for NoDecoded<B> {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &*self {
+            Self::Never(never, _) => match *never {},
+        }
+    }
+}
+
 pin_project! {
     #[project = RequestInnerProj]
     enum RequestInner<B> {
         Plain { #[pin] body: Either<Guarded<B>> },
         // Boxed: a streaming upload is rare next to the requests this type carries.
-        #[cfg(feature = "s3")]
-        Decoded { body: Pin<Box<super::decoded::Decoded<B>>> },
+        Decoded { #[pin] body: Pin<Box<DecodedBody<B>>> },
     }
 }
 
@@ -608,15 +637,13 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.project().inner.project() {
             RequestInnerProj::Plain { body } => body.poll_frame(cx),
-            #[cfg(feature = "s3")]
-            RequestInnerProj::Decoded { body } => body.as_mut().poll_frame(cx),
+            RequestInnerProj::Decoded { body } => body.get_mut().as_mut().poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.inner {
             RequestInner::Plain { body } => body.is_end_stream(),
-            #[cfg(feature = "s3")]
             RequestInner::Decoded { body } => body.is_end_stream(),
         }
     }
@@ -624,7 +651,6 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
             RequestInner::Plain { body } => body.size_hint(),
-            #[cfg(feature = "s3")]
             RequestInner::Decoded { body } => body.size_hint(),
         }
     }

@@ -80,13 +80,14 @@ impl VerifySigV4Layer {
     /// answered in the verifier's profile: [`ApiGatewayRejections`], or in the S3 profile
     /// `S3Rejections` with a one-hour total body deadline (uploads go up to 5 GiB).
     pub fn new(verifier: Verifier) -> Self {
-        let mut render: Arc<dyn RenderRejection> = Arc::new(ApiGatewayRejections);
-        let mut limits = BodyLimits::default();
-        #[cfg(feature = "s3")]
-        if verifier.config().profile == crate::sigv4::settings::Profile::S3 {
-            render = Arc::new(crate::s3::S3Rejections);
-            limits = limits.with_total_timeout(std::time::Duration::from_secs(3600));
-        }
+        let (render, limits): (Arc<dyn RenderRejection>, _) = match verifier.config().profile {
+            #[cfg(feature = "s3")]
+            crate::sigv4::settings::Profile::S3 => (
+                Arc::new(crate::s3::S3Rejections),
+                BodyLimits::default().with_total_timeout(std::time::Duration::from_secs(3600)),
+            ),
+            _ => (Arc::new(ApiGatewayRejections), BodyLimits::default()),
+        };
         Self {
             shared: Arc::new(Shared {
                 verifier,
