@@ -51,6 +51,11 @@
 //! process-wide budget for buffered bodies is spent, a 503; a failing key provider a 500,
 //! never a 403.
 //!
+//! In the S3 profile (the `s3` feature, `Profile::S3`) the checks, their order and the answers
+//! are S3's instead — `AuthorizationHeaderMalformed`, `SignatureDoesNotMatch`,
+//! `AccessDenied` with `HeadersNotSigned` for any unsigned `x-amz-*` header, S3's XML — and
+//! streaming uploads are verified chunk by chunk (see the `s3` module).
+//!
 //! ## Feature flags
 //!
 //! | feature | default | what |
@@ -79,6 +84,11 @@
 //!   `x-amz-content-sha256` declares its hash; bodies that must be read whole first are bounded
 //!   by `max_body_bytes` and a process-wide [`BufferBudget`]; every body by the deadlines of
 //!   [`BodyLimits`], which need a [`Timer`] (the `tokio` feature's, by default).
+//! * **S3 uploads.** In the S3 profile a streaming upload's bytes reach the inner service only
+//!   after their chunk's signature verified, and its end only after the trailer, the decoded
+//!   length and every checksum did; memory per upload is one chunk. With
+//!   `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (and `UNSIGNED-PAYLOAD`) only the checksum protects
+//!   the bytes: use TLS.
 //! * **Secrets** are zeroed on drop and never printed (`Debug` shows `***`); the expected
 //!   signature is never logged or returned (unless the opt-in mismatch detail is on, which shows
 //!   the canonical request, never a key).
