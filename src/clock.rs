@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 
 /// A source of the current time.
 ///
-/// The verifier asks its clock once per request. Tests inject a [`FixedClock`]; production code
+/// The verifier asks its clock once per request. Tests inject a `FixedClock` (`test-util` feature); production code
 /// uses [`SystemClock`], the only place in the crate that reads `SystemTime::now`.
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
