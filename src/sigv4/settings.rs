@@ -242,7 +242,7 @@ impl Default for VerifierConfig {
 
 impl VerifierConfig {
     /// Defaults, accepting one region and one service; for the service `s3` (with the `s3`
-    /// feature), the [S3 profile](Profile::S3).
+    /// feature), the S3 profile (`Profile::S3`).
     pub fn new(region: impl Into<String>, service: impl Into<String>) -> Self {
         let service = service.into();
         #[cfg(feature = "s3")]
@@ -263,7 +263,7 @@ impl VerifierConfig {
 
     /// Follows `profile`'s rules, with its defaults for the settings it decides.
     ///
-    /// [`Profile::S3`]: single encoding, no path normalisation, object keys taken as sent
+    /// `Profile::S3`: single encoding, no path normalisation, object keys taken as sent
     /// ([`TargetRules::ObjectKeys`]), unsigned presigned payloads, `X-Amz-Expires` required,
     /// a 15-minute clock-skew window and a 5 GiB body limit (S3's single-`PUT` limit;
     /// streamed, never buffered). [`Profile::ApiGateway`] puts those settings back to their

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
 
 /// The timer the body-read deadlines run on. The layer's core stays free of any runtime: with
-/// the `tokio` feature, [`TokioTimer`] is the default; otherwise inject one with
+/// the `tokio` feature, `TokioTimer` is the default; otherwise inject one with
 /// [`VerifySigV4Layer::with_timer`](crate::VerifySigV4Layer::with_timer) — without a timer no
 /// deadline is enforced.
 pub trait Timer: Send + Sync + 'static {
