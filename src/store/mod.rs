@@ -43,10 +43,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub mod db;
+mod manage;
 mod model;
 mod shared;
+mod source;
 
+pub use manage::{
+    policy_size, AccessKeyRecord, Entity, KeyStatus, ManageError, ManageFuture, ManageIdentities,
+    NewRole, NewUser, Page, PageRequest, ReadOnlyStore, RoleRecord, UserRecord,
+};
 pub use model::{
     AccessKey, IdentityStore, IdentityStoreBuilder, Role, StoreError, User, DEFAULT_MAX_SESSION,
 };
 pub use shared::SharedStore;
+pub use source::{
+    BackendError, DynSource, IdentitySource, LookupFuture, ProvideIdentityPolicies, ProvideRole,
+};
