@@ -56,6 +56,9 @@
 //! |---|---|---|
 //! | `axum` | yes | `Principal` as an axum extractor (`FromRequestParts`, `OptionalFromRequestParts`); turns on `tokio` |
 //! | `tokio` | via `axum` | `TokioTimer`, the layer's default timer for the body-read deadlines |
+//! | `sqlite` | no | `store::db::DbStore` on SQLite: keys, policies and roles in a database, secrets sealed at rest |
+//! | `postgres` | no | `store::db::DbStore` on PostgreSQL, shared by replicas (`LISTEN/NOTIFY`) |
+//! | `iam-api` | no | `iam_api::IamApiService`: the IAM Query API over any `store::ManageIdentities` |
 //!
 //! ## Security considerations
 //!
@@ -88,6 +91,9 @@ mod extract;
 #[cfg(feature = "iam")]
 #[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
 pub mod iam;
+#[cfg(feature = "iam-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam-api")))]
+pub mod iam_api;
 mod policy;
 mod principal;
 pub mod sign;
@@ -99,6 +105,8 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "sts")))]
 pub mod sts;
 pub mod verify;
+#[cfg(any(feature = "sts", feature = "iam-api"))]
+mod xml;
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

@@ -107,6 +107,13 @@ pub struct NewUser {
     pub tags: Vec<(String, String)>,
 }
 
+impl NewUser {
+    /// A user `name` at `path` with `tags`.
+    pub fn from_parts(path: String, name: String, tags: Vec<(String, String)>) -> Self {
+        Self { path, name, tags }
+    }
+}
+
 /// What a new role is made of.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -123,6 +130,26 @@ pub struct NewRole {
     pub max_session: u32,
     /// Tags in request order.
     pub tags: Vec<(String, String)>,
+}
+
+impl NewRole {
+    /// A role `name` at `path` trusting `trust_policy`, with no description.
+    pub fn from_parts(
+        path: String,
+        name: String,
+        trust_policy: String,
+        max_session: u32,
+        tags: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            path,
+            name,
+            trust_policy,
+            description: None,
+            max_session,
+            tags,
+        }
+    }
 }
 
 /// One page of a listing: the items and, when more follow, the sort key of the last one.

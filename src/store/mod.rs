@@ -51,6 +51,8 @@ mod model;
 mod shared;
 mod source;
 
+#[cfg(feature = "iam-api")]
+pub(crate) use manage::path_and_name;
 pub use manage::{
     policy_size, AccessKeyRecord, Entity, KeyStatus, ManageError, ManageFuture, ManageIdentities,
     NewRole, NewUser, Page, PageRequest, ReadOnlyStore, RoleRecord, UserRecord,

@@ -534,7 +534,7 @@ impl ProvideKey for DbStore {
             return ProvideKeyFuture::ready(Err(KeyError::invalid_token()));
         }
         let id = request.access_key_id();
-        if !(16..=128).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if !(1..=128).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return ProvideKeyFuture::ready(Err(KeyError::unknown_key()));
         }
         let answer = |found: Option<Arc<KeyEntry>>| match found {
