@@ -80,34 +80,23 @@ impl DbCacheSettings {
     }
 }
 
-/// What every cache of one store shares: whether the change channel is up, and counters that
-/// tell a look-up in flight that something changed meanwhile.
+/// What every cache of one store shares: whether the change channel is up, and the epoch
+/// that a wholesale flush bumps.
 #[derive(Debug, Default)]
 pub(crate) struct Freshness {
     /// The change channel is up (or, without one, the poller reads the database).
     pub(crate) live: AtomicBool,
-    /// Bumped by every invalidation.
-    changes: AtomicU64,
     /// Bumped by every wholesale flush: older entries are stale.
     epoch: AtomicU64,
 }
 
 impl Freshness {
-    fn changes(&self) -> u64 {
-        self.changes.load(Ordering::Acquire)
-    }
-
     fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }
 
-    fn changed(&self) {
-        self.changes.fetch_add(1, Ordering::AcqRel);
-    }
-
     pub(crate) fn flush(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.changed();
     }
 }
 
@@ -182,7 +171,6 @@ impl<V: Clone + Send + Sync + 'static> Cache<V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<V>, BackendError>>,
     {
-        let changes = self.freshness.changes();
         let flight = {
             let mut state = self.lock();
             state
@@ -192,20 +180,22 @@ impl<V: Clone + Send + Sync + 'static> Cache<V> {
                 .clone()
         };
         let answer = flight.get_or_init(fetch).await.clone();
-        {
+        // An invalidation of this key while the read was in flight took the flight away: the
+        // answer may be old news, so it is returned but not kept.
+        let current = {
             let mut state = self.lock();
-            if state
+            let current = state
                 .flights
                 .get(key)
-                .is_some_and(|f| Arc::ptr_eq(f, &flight))
-            {
+                .is_some_and(|f| Arc::ptr_eq(f, &flight));
+            if current {
                 state.flights.remove(key);
             }
-        }
+            current
+        };
         match answer {
             Ok(value) => {
-                // An invalidation while the read was in flight may have made it old news.
-                if self.settings.enabled && self.freshness.changes() == changes {
+                if self.settings.enabled && current {
                     self.store(key, value.clone());
                 }
                 Ok(value)
@@ -264,18 +254,17 @@ impl<V: Clone + Send + Sync + 'static> Cache<V> {
 
     /// Forgets `key` (found, absent, and any read in flight).
     pub(crate) fn invalidate(&self, key: &str) {
-        self.freshness.changed();
         let mut state = self.lock();
         state.found.remove(key);
         state.missing.remove(key);
         state.flights.remove(key);
     }
 
-    /// Forgets every entry whose value matches.
+    /// Forgets every entry whose value matches (and every read in flight).
     pub(crate) fn invalidate_where(&self, matches: impl Fn(&V) -> bool) {
-        self.freshness.changed();
         let mut state = self.lock();
         state.found.retain(|_, f| !matches(&f.value));
+        state.flights.clear();
     }
 
     /// Marks every entry stale (kept only to ride out an outage) and forgets reads in flight.
