@@ -443,13 +443,11 @@ fn check(v: &mut Violations, fields: &Fields, member: Member, required: bool, p:
         M::AccessKeyId => v.string(model, &value, 16, 128, KEY_ID_PATTERN, |s| {
             !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         }),
-        M::Status => {
-            if !matches!(value.as_str(), "Active" | "Inactive" | "Expired") {
-                v.push(
-                    model,
-                    "Member must satisfy enum value set: [Active, Inactive, Expired]",
-                );
-            }
+        M::Status if !matches!(value.as_str(), "Active" | "Inactive" | "Expired") => {
+            v.push(
+                model,
+                "Member must satisfy enum value set: [Active, Inactive, Expired]",
+            );
         }
         _ => {}
     }
@@ -552,7 +550,7 @@ impl Violations {
         pattern: &str,
         matches: impl Fn(&str) -> bool,
     ) {
-        if !matches(value) && !(min == 0 && value.is_empty()) {
+        if !(matches(value) || (min == 0 && value.is_empty())) {
             self.push(
                 member,
                 &format!("Member must satisfy regular expression pattern: {pattern}"),

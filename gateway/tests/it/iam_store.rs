@@ -136,6 +136,8 @@ policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"
         let path = dir.join(&name);
         std::fs::write(&path, config).unwrap();
         let log = dir.join(format!("{name}.log"));
+        // Killed and waited for on drop.
+        #[allow(clippy::zombie_processes)]
         let mut child = Command::new(BIN)
             .current_dir(dir)
             .env("SIGV4_STORE_KEY", STORE_KEY)
@@ -777,7 +779,8 @@ fn iam_errors_on_the_wire() {
     let url = "sqlite://errors.db";
     let admin = init(&dir, url);
     let gw = Running::start(&dir, Some(url));
-    let cases: &[(&[(&str, &str)], u16, &str, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
         (&[("Action", "Frobnicate")], 400, "InvalidAction", "Could not find operation Frobnicate for version 2010-05-08"),
         (&[("Action", "ListUsers"), ("MaxItems", "ten")], 400, "MalformedInput", "Invalid value for parameter MaxItems: 'ten' is not an integer"),
         (&[("Action", "ListUsers"), ("MaxItems", "0")], 400, "ValidationError", "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"),
@@ -1037,9 +1040,7 @@ fn a_database_restart_during_traffic_never_answers_403_for_a_failing_store() {
     let cluster = Cluster::start();
     let (_dir, admin, gws) = replicas(&cluster, 2);
     let (a, b) = (&gws[0].base, &gws[1].base);
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}]}}"#
-    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#;
     assert_eq!(
         iam(
             a,
@@ -1057,7 +1058,7 @@ fn a_database_restart_during_traffic_never_answers_403_for_a_failing_store() {
                 ("Action", "PutUserPolicy"),
                 ("UserName", "frank"),
                 ("PolicyName", "p"),
-                ("PolicyDocument", &policy)
+                ("PolicyDocument", policy)
             ]
         )
         .0,

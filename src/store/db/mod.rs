@@ -284,6 +284,8 @@ pub(crate) struct Inner {
     pub(crate) policies: Cache<Arc<[Policy]>>,
     pub(crate) roles: Cache<Arc<Role>>,
     pub(crate) last_used: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Look-ups that went to the database.
+    pub(crate) reads: std::sync::atomic::AtomicU64,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -397,6 +399,7 @@ impl DbStore {
                 freshness,
                 settings,
                 last_used: Mutex::new(std::collections::HashMap::new()),
+                reads: std::sync::atomic::AtomicU64::new(0),
                 tasks: Mutex::new(Vec::new()),
             }),
         }
@@ -421,6 +424,12 @@ impl DbStore {
     /// Drops every cached entry (they stay only as a fallback for an outage).
     pub fn flush_caches(&self) {
         self.inner.flush();
+    }
+
+    /// How many key, policy and role look-ups went to the database (the others were
+    /// answered by the caches).
+    pub fn database_reads(&self) -> u64 {
+        self.inner.reads.load(Ordering::Relaxed)
     }
 
     /// (found, absent) access keys in the cache.

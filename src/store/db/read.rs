@@ -44,6 +44,9 @@ async fn tags(
 }
 
 pub(crate) async fn key(inner: &Inner, id: &str) -> Result<Option<Arc<KeyEntry>>, BackendError> {
+    inner
+        .reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let row = sqlx::query(
         "SELECT k.secret, k.status, u.user_id, u.arn FROM access_keys k JOIN users u ON u.user_id = k.user_id WHERE k.access_key_id = $1",
     )
@@ -115,6 +118,9 @@ pub(crate) async fn policies(
     inner: &Inner,
     arn: &str,
 ) -> Result<Option<Arc<[Policy]>>, BackendError> {
+    inner
+        .reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sql = if is_kind(arn, "user/") {
         "SELECT p.name, p.document FROM user_policies p JOIN users u ON u.user_id = p.user_id WHERE u.arn = $1 ORDER BY p.name_key"
     } else if is_kind(arn, "role/") {
@@ -136,6 +142,9 @@ fn is_kind(arn: &str, kind: &str) -> bool {
 }
 
 pub(crate) async fn role(inner: &Inner, arn: &str) -> Result<Option<Arc<Role>>, BackendError> {
+    inner
+        .reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let row = sqlx::query("SELECT role_id, trust_policy, max_session FROM roles WHERE arn = $1")
         .bind(arn.to_owned())
         .fetch_optional(&inner.pool)
