@@ -63,6 +63,14 @@ enum Command {
     },
     /// Copy the users and roles of `--config FILE` into the store `--store URL`, once.
     ImportConfig,
+    /// Re-seal every secret of `--store URL` under a new store key (the current one from
+    /// `--key-file`, `SIGV4_STORE_KEY` or `<database file>.key`), then restart every
+    /// gateway with the new key.
+    RotateStoreKey {
+        /// The new key file (base64 of 32 bytes; `openssl rand -base64 32`).
+        #[arg(long, value_name = "PATH")]
+        new_key_file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -72,6 +80,7 @@ impl Cli {
         match &self.command {
             Some(Command::Init { account, json }) => return self.init(account, *json),
             Some(Command::ImportConfig) => return self.import(),
+            Some(Command::RotateStoreKey { new_key_file }) => return self.rotate(new_key_file),
             _ => {}
         }
         let loaded = run::load(
@@ -185,6 +194,31 @@ impl Cli {
             }
             Err(e) => {
                 eprintln!("sigv4-gateway init: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn rotate(&self, new_key_file: &std::path::Path) -> ExitCode {
+        let Some(url) = self.source.store.as_deref() else {
+            eprintln!("sigv4-gateway rotate-store-key: give --store URL");
+            return ExitCode::from(2);
+        };
+        let runtime = match Self::runtime() {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        let key_file = self.source.key_file.as_deref();
+        match runtime.block_on(crate::store::rotate(url, key_file, new_key_file)) {
+            Ok(count) => {
+                println!(
+                    "{count} secrets re-sealed under {}; restart every gateway with the new key",
+                    new_key_file.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sigv4-gateway rotate-store-key: {e}");
                 ExitCode::FAILURE
             }
         }

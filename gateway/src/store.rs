@@ -226,6 +226,17 @@ fn write_key_file(path: &Path, key: &StoreKey) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Re-seals the secrets of `url` under the key in `new_key_file`.
+pub async fn rotate(
+    url: &str,
+    key_file: Option<&Path>,
+    new_key_file: &Path,
+) -> Result<usize, BoxError> {
+    let old = find_key(url, key_file)?.ok_or("no current store key found")?;
+    let new = StoreKey::from_file(new_key_file)?;
+    Ok(DbStore::rotate_key(url, &old, &new).await?)
+}
+
 /// What `import-config` did.
 #[derive(Debug, Default)]
 pub struct Imported {

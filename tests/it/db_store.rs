@@ -318,3 +318,29 @@ async fn another_process_sees_a_write_within_two_seconds() {
         .unwrap();
     assert_eq!((page.items.len(), page.truncated), (1, true));
 }
+
+#[tokio::test]
+async fn the_store_key_rotates() {
+    let old = StoreKey::generate();
+    let (url, _path, store) = fresh(&old).await;
+    store.close().await;
+    let new = StoreKey::generate();
+    assert_eq!(DbStore::rotate_key(&url, &old, &new).await.unwrap(), 1);
+    let refused = DbStore::connect(&url, old.clone(), DbSettings::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), DbErrorKind::Key);
+    let store = DbStore::connect(&url, new.clone(), DbSettings::default())
+        .await
+        .unwrap();
+    let resolved = store.provide_key(request(ADMIN_KEY)).await.unwrap();
+    assert_eq!(resolved.secret().expose_secret(), ADMIN_SECRET);
+    // Rotating with a key that is not the current one changes nothing.
+    let wrong = DbStore::rotate_key(&url, &old, &StoreKey::generate())
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.kind(), DbErrorKind::Key);
+    DbStore::connect(&url, new, DbSettings::default())
+        .await
+        .unwrap();
+}

@@ -160,6 +160,52 @@ pub(crate) async fn initialise(
     tx.commit().await.map_err(DbError::database)
 }
 
+/// Re-seals every secret and the key check under `new`, in one transaction.
+pub(crate) async fn rotate_key(
+    pool: &AnyPool,
+    old: &super::StoreKey,
+    new: &super::StoreKey,
+) -> Result<usize, DbError> {
+    let mut tx = pool.begin().await.map_err(DbError::database)?;
+    let check = sqlx::query("SELECT key_check FROM store_meta WHERE id = 1")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(DbError::database)?
+        .ok_or_else(|| DbError::new(DbErrorKind::NotInitialised, "the store is not initialised"))?;
+    let check: Vec<u8> = check.try_get(0).map_err(DbError::database)?;
+    if !old.opens_check(&check) {
+        return Err(DbError::key(
+            "the current store key is not the one this store was initialised with",
+        ));
+    }
+    sqlx::query("UPDATE store_meta SET key_check = $1, generation = generation + 1 WHERE id = 1")
+        .bind(new.check_value()?)
+        .execute(&mut *tx)
+        .await
+        .map_err(DbError::database)?;
+    let rows = sqlx::query("SELECT access_key_id, secret FROM access_keys")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(DbError::database)?;
+    for row in &rows {
+        let id: String = row.try_get(0).map_err(DbError::database)?;
+        let sealed: Vec<u8> = row.try_get(1).map_err(DbError::database)?;
+        let secret = old.open_secret(&id, &sealed).ok_or_else(|| {
+            DbError::key(format!(
+                "the secret of {id} does not open with the current key"
+            ))
+        })?;
+        sqlx::query("UPDATE access_keys SET secret = $1 WHERE access_key_id = $2")
+            .bind(new.seal_secret(&id, &secret)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(DbError::database)?;
+    }
+    tx.commit().await.map_err(DbError::database)?;
+    Ok(rows.len())
+}
+
 /// A value to bind, for statements built as data.
 pub(crate) enum Value {
     Text(String),
@@ -243,6 +289,54 @@ fn missing(entity: Entity, name: &str) -> ManageError {
 }
 
 impl DbStore {
+    /// Creates many users, each with one active access key, in one transaction (seeding a
+    /// store, benchmarks). Every name must be free; the caches are flushed afterwards.
+    pub async fn create_users_with_keys(
+        &self,
+        users: &[(NewUser, String, SecretKey)],
+    ) -> Result<(), ManageError> {
+        let mut tx = begin(self.pool()).await?;
+        let now = self.now();
+        for (user, key_id, secret) in users {
+            let taken = sqlx::query("SELECT 1 FROM users WHERE name_key = $1")
+                .bind(fold(&user.name))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if taken.is_some() {
+                return Err(ManageError::AlreadyExists(Entity::User, user.name.clone()));
+            }
+            let id = random_id("AIDA", 17);
+            let arn = arn(&self.inner.account, "user", &user.path, &user.name);
+            sqlx::query("INSERT INTO users (user_id, name, name_key, path, arn, created) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.clone())
+                .bind(user.name.clone())
+                .bind(fold(&user.name))
+                .bind(user.path.clone())
+                .bind(arn)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            self.insert_tags(&mut tx, Entity::User, &id, &user.tags)
+                .await?;
+            let sealed = self
+                .inner
+                .key
+                .seal_secret(key_id, secret)
+                .map_err(|e| ManageError::Backend(BackendError::new(e)))?;
+            sqlx::query("INSERT INTO access_keys (access_key_id, user_id, secret, status, created) VALUES ($1, $2, $3, 'Active', $4)")
+                .bind(key_id.clone())
+                .bind(id)
+                .bind(sealed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        commit(self, tx, &[Change::All]).await
+    }
+
     fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }

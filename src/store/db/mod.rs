@@ -377,6 +377,19 @@ impl DbStore {
         result
     }
 
+    /// Re-seals every secret of the store under `new` (and records `new` as the store's key),
+    /// in one transaction; answers how many secrets were re-sealed. Processes still holding
+    /// `old` must be restarted with `new`: until then they cannot open secrets they have not
+    /// cached.
+    pub async fn rotate_key(url: &str, old: &StoreKey, new: &StoreKey) -> Result<usize, DbError> {
+        let backend = Backend::of(url)?;
+        let pool = pool(url, backend, &DbSettings::default()).await?;
+        schema::migrate(&pool, backend).await?;
+        let result = manage::rotate_key(&pool, old, new).await;
+        pool.close().await;
+        result
+    }
+
     fn assemble(
         _url: &str,
         pool: AnyPool,
