@@ -102,10 +102,15 @@ impl Cli {
             };
         }
         let loaded = match loaded {
-            Ok(loaded) => match &source.store {
-                Some(url) => loaded.with_store(url),
-                None => loaded,
-            },
+            Ok(mut loaded) => {
+                if let Some(url) = &source.store {
+                    loaded = loaded.with_store(url);
+                }
+                if let Some(path) = &source.key_file {
+                    loaded = loaded.with_store_key_file(path);
+                }
+                loaded
+            }
             Err(e) => {
                 eprintln!("configuration error: {e}");
                 return ExitCode::FAILURE;

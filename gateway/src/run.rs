@@ -39,6 +39,12 @@ impl Loaded {
         self.config.store.url = Some(url.to_owned());
         self
     }
+
+    /// Reads the store key from `path` instead of `[store] key_file` (`--key-file`).
+    pub fn with_store_key_file(mut self, path: &Path) -> Self {
+        self.config.store.key_file = Some(path.to_owned());
+        self
+    }
 }
 
 impl std::fmt::Debug for Loaded {
