@@ -32,6 +32,7 @@ impl Change {
         }
     }
 
+    #[cfg(any(feature = "postgres", test))]
     pub(crate) fn decode(payload: &str) -> Self {
         match payload.split_once(' ') {
             Some(("k", id)) => Self::Key(id.to_owned()),
