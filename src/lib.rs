@@ -94,6 +94,8 @@ pub mod iam;
 #[cfg(feature = "iam-api")]
 #[cfg_attr(docsrs, doc(cfg(feature = "iam-api")))]
 pub mod iam_api;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api"))]
+mod ids;
 mod policy;
 mod principal;
 pub mod sign;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use tower_sigv4::iam::ApiContext;
 use tower_sigv4::store::db::{DbErrorKind, DbSettings, DbStore, InitialAdmin, StoreKey};
 use tower_sigv4::store::{
@@ -150,19 +149,6 @@ pub fn admin_policy(account: &str) -> String {
     )
 }
 
-fn random_base32(n: usize) -> String {
-    const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let key = StoreKey::generate();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(key.to_base64().as_str())
-        .unwrap_or_default();
-    bytes
-        .iter()
-        .take(n)
-        .map(|b| char::from(BASE32.get(usize::from(b & 31)).copied().unwrap_or(b'A')))
-        .collect()
-}
-
 /// Creates the schema and the first administrator (`admin` at `/`) of a new store.
 ///
 /// # Errors
@@ -181,11 +167,7 @@ pub async fn init(
         Some(key) => (key, None),
         None => (StoreKey::generate(), default_key_file(url)),
     };
-    let access_key_id = format!("AKIA{}", random_base32(16));
-    let secret_bytes = StoreKey::generate();
-    let secret_text = secret_bytes.to_base64();
-    // 40 characters of [A-Za-z0-9+/]: the first 40 of the base64 of 32 random bytes.
-    let secret = SecretKey::new(secret_text.get(..40).unwrap_or_default());
+    let (access_key_id, secret) = tower_sigv4::store::new_access_key();
     let admin = InitialAdmin::new(
         account,
         "admin",

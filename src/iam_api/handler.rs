@@ -7,8 +7,6 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use time::OffsetDateTime;
 
 use super::error::IamError;
@@ -201,26 +199,6 @@ pub(crate) fn error_body(error: &IamError, request_id: &str) -> String {
     escape_into(&mut out, request_id);
     out.push_str("</RequestId></ErrorResponse>");
     out
-}
-
-fn random_id(prefix: &str, n: usize) -> String {
-    const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
-    let mut id = String::from(prefix);
-    id.extend(
-        bytes
-            .iter()
-            .map(|b| char::from(BASE32.get(usize::from(b & 31)).copied().unwrap_or(b'A'))),
-    );
-    id
-}
-
-/// A new secret access key: 30 random bytes as base64 (40 characters of `[A-Za-z0-9+/]`).
-fn new_secret() -> SecretKey {
-    let mut bytes = zeroize::Zeroizing::new([0u8; 30]);
-    OsRng.fill_bytes(&mut *bytes);
-    SecretKey::new(base64::engine::general_purpose::STANDARD.encode(*bytes))
 }
 
 /// Checks a document as IAM does, with IAM's messages (the engine's detail goes to the log).
@@ -727,8 +705,7 @@ impl Handler {
                 truncation(&mut out, truncated, last.as_deref());
             }
             A::CreateAccessKey => {
-                let id = random_id("AKIA", 16);
-                let secret = new_secret();
+                let (id, secret) = crate::ids::new_access_key();
                 let key = m.create_access_key(&user, &id, &secret).await?;
                 out.push_str("<AccessKey>");
                 key_xml(&mut out, &key, Some(&secret));

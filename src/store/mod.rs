@@ -51,6 +51,12 @@ mod model;
 mod shared;
 mod source;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api")))
+)]
+pub use crate::ids::new_access_key;
 #[cfg(feature = "iam-api")]
 pub(crate) use manage::path_and_name;
 pub use manage::{

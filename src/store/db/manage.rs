@@ -3,14 +3,13 @@
 //! (PostgreSQL) at once, so writers run one after the other and the limits checked inside
 //! a transaction hold when it commits.
 
-use rand::rngs::OsRng;
-use rand::RngCore;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::sync::{Change, CHANNEL};
 use super::{backend_error, unix_now, Backend, DbError, DbErrorKind, DbStore, InitialAdmin};
 use crate::credentials::SecretKey;
+use crate::ids::random_id;
 use crate::store::manage::{
     policy_size, AccessKeyRecord, Entity, KeyStatus, ManageError, ManageFuture, ManageIdentities,
     NewRole, NewUser, Page, PageRequest, RoleRecord, UserRecord,
@@ -19,22 +18,7 @@ use crate::store::BackendError;
 
 type Tx = Transaction<'static, Any>;
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const MAX_TAGS: usize = 50;
-
-/// `prefix` and `n` random characters of `[A-Z2-7]`.
-pub(crate) fn random_id(prefix: &str, n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
-    let mut id = String::with_capacity(prefix.len() + n);
-    id.push_str(prefix);
-    id.extend(
-        bytes
-            .iter()
-            .map(|b| char::from(BASE32.get(usize::from(b & 31)).copied().unwrap_or(b'A'))),
-    );
-    id
-}
 
 fn fold(name: &str) -> String {
     name.to_lowercase()
