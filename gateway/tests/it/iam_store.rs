@@ -835,6 +835,34 @@ fn iam_errors_on_the_wire() {
             )
         )
     );
+    // An oversized body is refused before it is parsed, in IAM's XML.
+    let huge = "a".repeat(300 * 1024);
+    let (status, body) = iam(
+        &gw.base,
+        &admin,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "admin"),
+            ("PolicyName", "p"),
+            ("PolicyDocument", &huge),
+        ],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code_and_message(&body).0, "MalformedInput");
+    // Unsigned: the IAM answer, not API Gateway's JSON.
+    let authority = gw.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    write!(stream, "GET /?Action=ListUsers&Version=2010-05-08 HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    assert_eq!(
+        code_and_message(&raw),
+        (
+            "MissingAuthenticationToken".into(),
+            "Request is missing Authentication Token".into()
+        )
+    );
     // Signature faults are IAM XML too.
     let wrong = Admin {
         secret: "wrong".into(),
