@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tower_sigv4::iam::ApiContext;
 use tower_sigv4::store::db::{DbErrorKind, DbSettings, DbStore, InitialAdmin, StoreKey};
@@ -308,6 +307,5 @@ pub async fn import(
         done.roles += 1;
     }
     db.close().await;
-    tokio::time::sleep(Duration::from_millis(0)).await;
     Ok(done)
 }

@@ -359,7 +359,7 @@ impl DbStore {
                 "the store key is not the one this store was initialised with",
             ));
         }
-        let store = Self::assemble(url, pool, backend, account, key, settings);
+        let store = Self::assemble(pool, backend, account, key, settings);
         sync::start(&store, url).await;
         Ok(store)
     }
@@ -391,7 +391,6 @@ impl DbStore {
     }
 
     fn assemble(
-        _url: &str,
         pool: AnyPool,
         backend: Backend,
         account: String,
