@@ -66,6 +66,9 @@
 //! | `sts` | no | the STS service and its session tokens (turns on `iam`) |
 //! | `s3` | no | the S3 profile: `aws-chunked` streaming verified chunk by chunk, checksums, S3's XML errors, the streaming signer |
 //! | `test-util` | no | `FixedClock` |
+//! | `sqlite` | no | `store::db::DbStore` on SQLite: keys, policies and roles in a database, secrets sealed at rest |
+//! | `postgres` | no | `store::db::DbStore` on PostgreSQL, shared by replicas (`LISTEN/NOTIFY`) |
+//! | `iam-api` | no | `iam_api::IamApiService`: the IAM Query API over any `store::ManageIdentities` |
 //!
 //! ## Security considerations
 //!
@@ -103,6 +106,11 @@ mod extract;
 #[cfg(feature = "iam")]
 #[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
 pub mod iam;
+#[cfg(feature = "iam-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam-api")))]
+pub mod iam_api;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api"))]
+mod ids;
 mod policy;
 mod principal;
 #[cfg(feature = "s3")]
@@ -117,6 +125,8 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "sts")))]
 pub mod sts;
 pub mod verify;
+#[cfg(any(feature = "sts", feature = "iam-api"))]
+mod xml;
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

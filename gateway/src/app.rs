@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tower_layer::Layer;
 use tower_service::Service;
-use tower_sigv4::store::SharedStore;
+use tower_sigv4::iam_api::IamApiService;
 use tower_sigv4::sts::{SessionKeys, StsService, TokenKeyring};
 use tower_sigv4::verify::RequestBody;
 use tower_sigv4::{
@@ -27,6 +27,7 @@ use tower_sigv4::{
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::proxy::Upstream;
+use crate::store::GatewayIdentities;
 use crate::BoxError;
 
 /// Every response body of the gateway.
@@ -54,17 +55,20 @@ pub(crate) fn json_response(
 struct Stack {
     api: VerifySigV4<Upstream>,
     sts: Option<StsService>,
+    iam: Option<IamApiService>,
     healthz: bool,
+    region: String,
 }
 
 impl Stack {
     fn build(
         config: &GatewayConfig,
-        store: SharedStore,
+        identities: &GatewayIdentities,
         keyring: Option<Arc<TokenKeyring>>,
         upstream: &Upstream,
         budget: &BufferBudget,
     ) -> Result<Self, BoxError> {
+        let store = identities.source.clone();
         // Temporary credentials are accepted wherever STS is on: their tokens open with the
         // keyring; every other key is the store's.
         let keys: Arc<dyn ProvideKey> = match &keyring {
@@ -83,6 +87,25 @@ impl Stack {
             .with_renderer(render_rejection)
             .with_body_limits(config.body_limits(budget))
             .layer(upstream.clone());
+        let iam = if config.iam_api.enabled {
+            let keys: Arc<dyn ProvideKey> = match &keyring {
+                Some(keyring) => Arc::new(SessionKeys::new(store.clone(), keyring.clone())),
+                None => Arc::new(store.clone()),
+            };
+            Some(
+                IamApiService::builder(
+                    keys,
+                    store.clone(),
+                    identities.manage.clone(),
+                    config.api.region.clone(),
+                )
+                .trust_policy_limit(config.iam_api.trust_policy_limit)
+                .body_limits(config.body_limits(budget))
+                .build()?,
+            )
+        } else {
+            None
+        };
         let sts = match keyring {
             Some(keyring) => Some(
                 StsService::builder(store, keyring, config.api.region.clone())
@@ -95,7 +118,9 @@ impl Stack {
         Ok(Self {
             api,
             sts,
+            iam,
             healthz: config.healthz,
+            region: config.api.region.clone(),
         })
     }
 }
@@ -127,18 +152,20 @@ pub struct Gateway {
     upstream: Upstream,
     budget: BufferBudget,
     metrics: Metrics,
+    /// The database store (its key uses are recorded).
+    db: Option<tower_sigv4::store::db::DbStore>,
 }
 
 impl Gateway {
-    /// The service `config` describes, over the identities of `store` and (when STS is on)
-    /// the session-token `keyring`.
+    /// The service `config` describes, over `identities` and (when STS is on) the
+    /// session-token `keyring`.
     ///
     /// # Errors
     ///
     /// A setting that does not build (the configuration's own checks come first).
     pub fn new(
         config: &GatewayConfig,
-        store: SharedStore,
+        identities: GatewayIdentities,
         keyring: Option<Arc<TokenKeyring>>,
         metrics: Metrics,
     ) -> Result<Self, BoxError> {
@@ -147,16 +174,17 @@ impl Gateway {
             None => Upstream::Echo,
         };
         let budget = BufferBudget::new(config.limits.buffer_budget_bytes);
-        let stack = Stack::build(config, store, keyring, &upstream, &budget)?;
+        let stack = Stack::build(config, &identities, keyring, &upstream, &budget)?;
         Ok(Self {
             stack: Arc::new(RwLock::new(Arc::new(stack))),
             upstream,
             budget,
             metrics,
+            db: identities.db,
         })
     }
 
-    /// Installs what `config`, `store` and `keyring` build, for every request that starts
+    /// Installs what `config`, `identities` and `keyring` build, for every request that starts
     /// from now on (the upstream and the buffer budget stay).
     ///
     /// # Errors
@@ -165,12 +193,16 @@ impl Gateway {
     pub fn reload(
         &self,
         config: &GatewayConfig,
-        store: SharedStore,
+        identities: &GatewayIdentities,
         keyring: Option<Arc<TokenKeyring>>,
     ) -> Result<(), BoxError> {
-        let stack = Stack::build(config, store, keyring, &self.upstream, &self.budget)?;
+        let stack = Stack::build(config, identities, keyring, &self.upstream, &self.budget)?;
         *self.stack.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stack);
         Ok(())
+    }
+
+    fn region_of(&self, stack: &Stack) -> String {
+        stack.region.clone()
     }
 
     fn current(&self) -> Arc<Stack> {
@@ -204,7 +236,16 @@ impl Gateway {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let (parts, body) = request.into_parts();
-        let to_sts = credential_service(&parts).as_deref() == Some("sts");
+        let service = credential_service(&parts);
+        let to_sts = service.as_deref() == Some("sts");
+        // Unsigned IAM requests carry IAM's version in their query.
+        let to_iam = service.as_deref() == Some("iam")
+            || (service.is_none()
+                && parts
+                    .uri
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|p| p == "Version=2010-05-08")));
+        let scope = self.db.as_ref().and(service.clone());
         let request = Request::from_parts(parts, body);
         let stack = self.current();
         let (route, response) = match &stack.sts {
@@ -218,6 +259,15 @@ impl Gateway {
                     .await
                     .map(|b| b.map_err(|e| match e {}).boxed()),
             ),
+            _ if to_iam && stack.iam.is_some() => match &stack.iam {
+                Some(iam) => (
+                    "iam",
+                    call(iam.clone(), request)
+                        .await
+                        .map(|b| b.map_err(|e| match e {}).boxed()),
+                ),
+                None => unreachable_route(),
+            },
             _ => (
                 "api",
                 call(stack.api.clone(), request).await.map(BodyExt::boxed),
@@ -225,6 +275,13 @@ impl Gateway {
         };
         let elapsed = started.elapsed();
         let status = response.status();
+        if let (Some(db), Some(service)) = (&self.db, scope) {
+            if let Some(p) = response.extensions().get::<Principal>() {
+                if p.session().is_none() && !p.access_key_id().is_empty() {
+                    db.record_key_use(p.access_key_id(), &service, &self.region_of(&stack));
+                }
+            }
+        }
         let rejection = response.extensions().get::<Rejection>();
         let principal = response
             .extensions()
@@ -259,6 +316,16 @@ impl Gateway {
         );
         response
     }
+}
+
+fn unreachable_route() -> (&'static str, Response<GatewayBody>) {
+    (
+        "iam",
+        json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({"message": "Internal server error"}),
+        ),
+    )
 }
 
 /// Drives `service` to readiness, then calls it.

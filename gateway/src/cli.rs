@@ -34,6 +34,14 @@ struct Source {
     /// Proxy to this http:// or https:// URL instead of the file's `upstream`.
     #[arg(long, value_name = "URL", global = true)]
     upstream: Option<String>,
+    /// The identity store, `sqlite://PATH` or `postgres://…`, instead of the file's
+    /// `[store] url`.
+    #[arg(long, value_name = "URL", global = true)]
+    store: Option<String>,
+    /// The store key file (base64 of 32 bytes), instead of `[store] key_file`,
+    /// `SIGV4_STORE_KEY` or, for SQLite, `<database file>.key`.
+    #[arg(long, value_name = "PATH", global = true)]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,12 +50,39 @@ enum Command {
     Serve,
     /// Validate the configuration and exit (the same as `--check-config`).
     CheckConfig,
+    /// Create the schema of a new store (`--store URL`) and its first administrator, user
+    /// `admin` with full IAM and `execute-api:Invoke` rights in the account, and print its
+    /// access key once. A store initialised already is left as it is (exit 1).
+    Init {
+        /// The account of the identities (twelve digits).
+        #[arg(long, value_name = "ACCOUNT")]
+        account: String,
+        /// Print exactly one JSON object: `{"arn", "access_key_id", "secret_access_key"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the users and roles of `--config FILE` into the store `--store URL`, once.
+    ImportConfig,
+    /// Re-seal every secret of `--store URL` under a new store key (the current one from
+    /// `--key-file`, `SIGV4_STORE_KEY` or `<database file>.key`), then restart every
+    /// gateway with the new key.
+    RotateStoreKey {
+        /// The new key file (base64 of 32 bytes; `openssl rand -base64 32`).
+        #[arg(long, value_name = "PATH")]
+        new_key_file: PathBuf,
+    },
 }
 
 impl Cli {
     /// Runs the command; the process's exit code.
     pub fn run(self) -> ExitCode {
         let source = &self.source;
+        match &self.command {
+            Some(Command::Init { account, json }) => return self.init(account, *json),
+            Some(Command::ImportConfig) => return self.import(),
+            Some(Command::RotateStoreKey { new_key_file }) => return self.rotate(new_key_file),
+            _ => {}
+        }
         let loaded = run::load(
             source.config.as_deref(),
             source.listen.as_deref(),
@@ -67,7 +102,15 @@ impl Cli {
             };
         }
         let loaded = match loaded {
-            Ok(loaded) => loaded,
+            Ok(mut loaded) => {
+                if let Some(url) = &source.store {
+                    loaded = loaded.with_store(url);
+                }
+                if let Some(path) = &source.key_file {
+                    loaded = loaded.with_store_key_file(path);
+                }
+                loaded
+            }
             Err(e) => {
                 eprintln!("configuration error: {e}");
                 return ExitCode::FAILURE;
@@ -97,6 +140,130 @@ impl Cli {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("sigv4-gateway: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+impl Cli {
+    fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                eprintln!("sigv4-gateway: cannot start the runtime: {e}");
+                ExitCode::FAILURE
+            })
+    }
+
+    fn init(&self, account: &str, json: bool) -> ExitCode {
+        let Some(url) = self.source.store.as_deref() else {
+            eprintln!("sigv4-gateway init: give the store with --store sqlite://PATH or --store postgres://…");
+            return ExitCode::from(2);
+        };
+        let runtime = match Self::runtime() {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        let key_file = self.source.key_file.as_deref();
+        match runtime.block_on(crate::store::init(url, key_file, account)) {
+            Ok(done) => {
+                let secret = done.secret.expose_secret();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "arn": done.arn,
+                            "access_key_id": done.access_key_id,
+                            "secret_access_key": secret,
+                        })
+                    );
+                } else {
+                    println!(
+                        "initialised {} for account {account}",
+                        crate::run::redact(url)
+                    );
+                    println!("  administrator:     {}", done.arn);
+                    println!("  access key id:     {}", done.access_key_id);
+                    println!("  secret access key: {secret}");
+                    if let Some(path) = &done.key_file {
+                        println!(
+                            "  store key written: {} (keep it: the secrets do not open without it)",
+                            path.display()
+                        );
+                    }
+                    println!("The secret is shown this once.");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sigv4-gateway init: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn rotate(&self, new_key_file: &std::path::Path) -> ExitCode {
+        let Some(url) = self.source.store.as_deref() else {
+            eprintln!("sigv4-gateway rotate-store-key: give --store URL");
+            return ExitCode::from(2);
+        };
+        let runtime = match Self::runtime() {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        let key_file = self.source.key_file.as_deref();
+        match runtime.block_on(crate::store::rotate(url, key_file, new_key_file)) {
+            Ok(count) => {
+                println!(
+                    "{count} secrets re-sealed under {}; restart every gateway with the new key",
+                    new_key_file.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sigv4-gateway rotate-store-key: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn import(&self) -> ExitCode {
+        let (Some(path), Some(url)) = (self.source.config.as_deref(), self.source.store.as_deref())
+        else {
+            eprintln!("sigv4-gateway import-config: give --config FILE and --store URL");
+            return ExitCode::from(2);
+        };
+        let config = match crate::config::GatewayConfig::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let runtime = match Self::runtime() {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        let key_file = self
+            .source
+            .key_file
+            .as_deref()
+            .or(config.store.key_file.as_deref());
+        match runtime.block_on(crate::store::import(&config, url, key_file)) {
+            Ok(done) => {
+                println!(
+                    "imported {} users ({} access keys) and {} roles into {}",
+                    done.users,
+                    done.keys,
+                    done.roles,
+                    crate::run::redact(url)
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sigv4-gateway import-config: {e}");
                 ExitCode::FAILURE
             }
         }

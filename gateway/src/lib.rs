@@ -20,6 +20,7 @@ mod metrics;
 mod proxy;
 pub mod run;
 mod server;
+pub mod store;
 mod tls;
 
 pub use app::Gateway;

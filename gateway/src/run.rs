@@ -12,6 +12,7 @@ use tower_sigv4::store::SharedStore;
 use tower_sigv4::ConnectionInfo;
 
 use crate::config::{restart_only_changes, ConfigFileError, FileStore, GatewayConfig};
+use crate::store::GatewayIdentities;
 use crate::{app, metrics, server, tls, BoxError};
 
 /// The bundled demo configuration (AWS's documentation keys: never deploy it).
@@ -29,6 +30,21 @@ pub struct Loaded {
     store: SharedStore,
     keyring: Option<Arc<tower_sigv4::sts::TokenKeyring>>,
     file: Option<Arc<FileStore>>,
+}
+
+impl Loaded {
+    /// Reads the identities from the database store at `url` instead of the file's
+    /// `[store] url` (the command line's `--store`).
+    pub fn with_store(mut self, url: &str) -> Self {
+        self.config.store.url = Some(url.to_owned());
+        self
+    }
+
+    /// Reads the store key from `path` instead of `[store] key_file` (`--key-file`).
+    pub fn with_store_key_file(mut self, path: &Path) -> Self {
+        self.config.store.key_file = Some(path.to_owned());
+        self
+    }
 }
 
 impl std::fmt::Debug for Loaded {
@@ -105,7 +121,18 @@ pub async fn serve(loaded: Loaded, demo: bool) -> Result<(), BoxError> {
         None => None,
     };
     let metrics = metrics::Metrics::new();
-    let gateway = app::Gateway::new(&config, store, keyring, metrics.clone())?;
+    let identities = match &config.store.url {
+        Some(url) => {
+            let db =
+                crate::store::open(url, config.store.key_file.as_deref(), config.api_context()?)
+                    .await
+                    .map_err(|e| format!("store {}: {e}", redact(url)))?;
+            tracing::info!(store = %redact(url), account = db.account(), "identities from the database");
+            GatewayIdentities::database(db)
+        }
+        None => GatewayIdentities::file(store, &config.api.account),
+    };
+    let gateway = app::Gateway::new(&config, identities.clone(), keyring, metrics.clone())?;
     let limits = server::ConnLimits::from_config(&config.limits);
     let listener = TcpListener::bind(config.listen_addr()?).await?;
     let local = listener.local_addr()?;
@@ -147,6 +174,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> Result<(), BoxError> {
     }
     let _watcher = file.map(|f| {
         let gateway = gateway.clone();
+        let identities = identities.clone();
         // Compared with the file as read, not with the command line's overrides.
         let in_force = std::sync::Mutex::new(as_read);
         let source = f.clone();
@@ -158,11 +186,14 @@ pub async fn serve(loaded: Loaded, demo: bool) -> Result<(), BoxError> {
                     "changed in the configuration file, but takes effect only at restart"
                 );
             }
-            match gateway.reload(
-                new,
-                SharedStore::from_snapshot(source.store().snapshot()),
-                source.keyring(),
-            ) {
+            let reloaded = match &identities.db {
+                Some(_) => identities.clone(),
+                None => GatewayIdentities::file(
+                    SharedStore::from_snapshot(source.store().snapshot()),
+                    &new.api.account,
+                ),
+            };
+            match gateway.reload(new, &reloaded, source.keyring()) {
                 Ok(()) => tracing::info!("settings reloaded with the identities"),
                 Err(e) => {
                     tracing::error!(error = %e, "settings not reloaded; the previous ones stay")
@@ -190,6 +221,18 @@ pub async fn serve(loaded: Loaded, demo: bool) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// A store URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -217,6 +217,7 @@ impl Statement {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     name: Option<Arc<str>>,
+    source: Arc<str>,
     kind: PolicyKind,
     version: PolicyVersion,
     id: Option<String>,
@@ -312,6 +313,7 @@ impl Policy {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Policy {
             name: None,
+            source: Arc::from(json),
             kind,
             version,
             id,
@@ -332,6 +334,11 @@ impl Policy {
 
     pub(crate) fn shared_name(&self) -> Option<&Arc<str>> {
         self.name.as_ref()
+    }
+
+    /// The document as it was parsed, verbatim (white space and key order kept).
+    pub fn source(&self) -> Option<&str> {
+        Some(&self.source)
     }
 
     /// The kind the policy was parsed as.

@@ -30,6 +30,7 @@ use crate::iam::{
 };
 use crate::policy::{connection_of, CheckPolicy, CheckPolicyFuture, PolicyDecision, PolicyRequest};
 use crate::sigv4::canonical::normalize_resource_path;
+use crate::store::ProvideIdentityPolicies;
 
 /// Where [`IamAuthorizer`] finds the identity policies of a caller, looked up by its
 /// `aws:PrincipalArn` (the user ARN, or the role ARN for a role session).
@@ -99,7 +100,7 @@ pub struct IamAuthorizer {
     stage: String,
     resource_policy: Option<Arc<Policy>>,
     identity: HashMap<String, Arc<[Policy]>>,
-    source: Option<Arc<dyn IdentityPolicies>>,
+    source: Option<Arc<dyn ProvideIdentityPolicies>>,
     session_policies: Arc<SessionPolicyCache>,
     masking: AccountMasking,
     style: MessageStyle,
@@ -150,9 +151,10 @@ impl IamAuthorizer {
         self
     }
 
-    /// Looks identity policies up in `source` (e.g. a [`SharedStore`](crate::store::SharedStore)),
-    /// after the ones given with [`IamAuthorizer::with_identity_policies`].
-    pub fn with_identity_source(mut self, source: impl IdentityPolicies) -> Self {
+    /// Looks identity policies up in `source` (e.g. a [`SharedStore`](crate::store::SharedStore),
+    /// or a database store, whose look-ups may be asynchronous), after the ones given with
+    /// [`IamAuthorizer::with_identity_policies`]. A source that fails makes the request a 500.
+    pub fn with_identity_source(mut self, source: impl ProvideIdentityPolicies) -> Self {
         self.source = Some(Arc::new(source));
         self
     }
@@ -198,7 +200,39 @@ impl IamAuthorizer {
         )
     }
 
-    fn decide(&self, request: &PolicyRequest<'_>) -> PolicyDecision {
+    /// Finds the caller's identity policies (at once, or from an asynchronous source), then
+    /// decides.
+    fn check<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
+        let arn = request.principal().principal_arn();
+        if let Some(policies) = self.identity.get(arn) {
+            return CheckPolicyFuture::ready(self.decide(request, policies));
+        }
+        let Some(source) = &self.source else {
+            return CheckPolicyFuture::ready(self.decide(request, &[]));
+        };
+        match source.provide_identity_policies(arn).now_or_later() {
+            Ok(found) => CheckPolicyFuture::ready(self.decide_with(request, found)),
+            Err(later) => {
+                CheckPolicyFuture::new(async move { self.decide_with(request, later.await) })
+            }
+        }
+    }
+
+    fn decide_with(
+        &self,
+        request: &PolicyRequest<'_>,
+        found: Result<Option<Arc<[Policy]>>, crate::store::BackendError>,
+    ) -> PolicyDecision {
+        match found {
+            Ok(policies) => self.decide(request, policies.as_deref().unwrap_or(&[])),
+            Err(e) => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "identity policies unavailable");
+                PolicyDecision::fail(e)
+            }
+        }
+    }
+
+    fn decide(&self, request: &PolicyRequest<'_>, identity: &[Policy]) -> PolicyDecision {
         let principal = request.principal();
         let resource = self.resource_arn(&request.parts().method, request.parts().uri.path());
         let caller = match Caller::try_from(principal) {
@@ -235,17 +269,6 @@ impl IamAuthorizer {
                 ctx = ctx.with_key(&k, v);
             }
         }
-        let from_source;
-        let identity: &[Policy] = match self.identity.get(principal.principal_arn()) {
-            Some(p) => p,
-            None => {
-                from_source = self
-                    .source
-                    .as_ref()
-                    .and_then(|s| s.identity_policies(principal.principal_arn()));
-                from_source.as_deref().unwrap_or(&[])
-            }
-        };
         let session_policy = match principal
             .session()
             .and_then(|s| s.session_policy.as_deref())
@@ -284,11 +307,11 @@ impl IamAuthorizer {
 
 impl CheckPolicy for IamAuthorizer {
     fn check_policy<'a>(&'a self, request: &'a PolicyRequest<'a>) -> CheckPolicyFuture<'a> {
-        CheckPolicyFuture::ready(self.decide(request))
+        self.check(request)
     }
 
     fn answers_at_once(&self) -> bool {
-        true
+        self.source.as_ref().is_none_or(|s| s.answers_at_once())
     }
 }
 

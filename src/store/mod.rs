@@ -43,10 +43,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub mod db;
+mod manage;
 mod model;
 mod shared;
+mod source;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlite", feature = "postgres", feature = "iam-api")))
+)]
+pub use crate::ids::new_access_key;
+#[cfg(feature = "iam-api")]
+pub(crate) use manage::path_and_name;
+pub use manage::{
+    policy_size, AccessKeyRecord, Entity, KeyStatus, ManageError, ManageFuture, ManageIdentities,
+    NewRole, NewUser, Page, PageRequest, ReadOnlyStore, RoleRecord, UserRecord,
+};
 pub use model::{
     AccessKey, IdentityStore, IdentityStoreBuilder, Role, StoreError, User, DEFAULT_MAX_SESSION,
 };
 pub use shared::SharedStore;
+pub use source::{
+    BackendError, DynSource, IdentitySource, LookupFuture, ProvideIdentityPolicies, ProvideRole,
+};

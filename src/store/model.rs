@@ -309,6 +309,11 @@ impl IdentityStore {
         self.roles.get(arn).map(|r| &**r)
     }
 
+    /// The role with this ARN, shared.
+    pub fn shared_role(&self, arn: &str) -> Option<Arc<Role>> {
+        self.roles.get(arn).cloned()
+    }
+
     /// All users, in no particular order.
     pub fn users(&self) -> impl Iterator<Item = &User> + '_ {
         self.users.values().map(|u| &**u)

@@ -33,7 +33,8 @@ use crate::error::{ConfigError, Rejection};
 use crate::policy::{connection_of, source_ip};
 use crate::principal::Principal;
 use crate::sigv4::verifier::Verifier;
-use crate::store::SharedStore;
+use crate::store::DynSource;
+use crate::store::{ProvideIdentityPolicies, ProvideRole};
 use crate::verify::layer::VerifySigV4Layer;
 use crate::verify::limits::BodyLimits;
 use crate::verify::response::RenderRejection;
@@ -84,7 +85,7 @@ fn error(error: &StsError) -> Response<Bytes> {
 /// form body, and answers in STS XML. Use [`StsService`], which puts the layer in front.
 #[derive(Clone)]
 pub struct StsHandler {
-    store: SharedStore,
+    store: DynSource,
     keyring: Arc<TokenKeyring>,
     clock: Arc<dyn Clock>,
     max_body_bytes: usize,
@@ -120,7 +121,11 @@ impl StsHandler {
         } else {
             StsRequest::from_query(parts.uri.query().unwrap_or_default())
         };
-        match parsed.and_then(|request| self.answer(&parts, &principal, request)) {
+        let answer = match parsed {
+            Ok(request) => self.answer(&parts, &principal, request).await,
+            Err(e) => Err(e),
+        };
+        match answer {
             Ok(response) => response,
             Err(e) => {
                 tracing::info!(caller = principal.arn(), code = %e.code(), "sts request refused");
@@ -129,7 +134,7 @@ impl StsHandler {
         }
     }
 
-    fn answer(
+    async fn answer(
         &self,
         parts: &Parts,
         principal: &Principal,
@@ -148,7 +153,18 @@ impl StsHandler {
                 &request_id,
             )),
             StsRequest::AssumeRole(params) => {
-                let store = self.store.snapshot();
+                let lookups = async {
+                    let role = self.store.provide_role(&params.role_arn).await?;
+                    let policies = self
+                        .store
+                        .provide_identity_policies(principal.principal_arn())
+                        .await?;
+                    Ok::<_, crate::store::BackendError>((role, policies))
+                };
+                let (role, caller_policies) = lookups.await.map_err(|e| {
+                    tracing::error!(caller = principal.arn(), error = %e, source = ?std::error::Error::source(&e), "sts:AssumeRole: the store failed");
+                    StsError::internal_failure()
+                })?;
                 let connection = connection_of(parts)
                     .map(|c| {
                         let ip = source_ip(parts, &self.trusted_proxies);
@@ -156,8 +172,14 @@ impl StsHandler {
                     })
                     .unwrap_or_default();
                 let now = self.clock.now();
-                let (session, lifetime) =
-                    authorize_assume_role(&store, principal, &params, connection, now)?;
+                let (session, lifetime) = authorize_assume_role(
+                    role.as_deref(),
+                    caller_policies.as_deref().unwrap_or(&[]),
+                    principal,
+                    &params,
+                    connection,
+                    now,
+                )?;
                 let keyring = &self.keyring;
                 // `authorize_assume_role` has refused a clock outside the years -9999 to 9999;
                 // an expiry past year 9999 is `mint`'s `MintError`. Both: InternalFailure.
@@ -210,7 +232,8 @@ where
 /// protocol, signed with SigV4 for service `sts`, answering in STS XML (errors included), so
 /// unmodified SDKs work with only an endpoint URL set.
 ///
-/// Callers and roles come from a [`SharedStore`], and the session tokens are sealed with a
+/// Callers and roles come from a store ([`SharedStore`](crate::store::SharedStore), a database
+/// store, any [`IdentitySource`](crate::store::IdentitySource)), and the session tokens are sealed with a
 /// [`TokenKeyring`]; the temporary credentials it issues are accepted by any verifier whose
 /// key provider is a [`SessionKeys`](super::SessionKeys) with that keyring (the service's own
 /// verifier is one).
@@ -235,12 +258,12 @@ pub struct StsService {
 impl StsService {
     /// A builder for the STS of `region` over `store`, sealing session tokens with `keyring`.
     pub fn builder(
-        store: SharedStore,
+        store: impl Into<DynSource>,
         keyring: Arc<TokenKeyring>,
         region: impl Into<String>,
     ) -> StsServiceBuilder {
         StsServiceBuilder {
-            store,
+            store: store.into(),
             keyring,
             region: region.into(),
             clock: Arc::new(SystemClock),
@@ -255,7 +278,7 @@ impl StsService {
 /// Builds an [`StsService`].
 #[derive(Clone)]
 pub struct StsServiceBuilder {
-    store: SharedStore,
+    store: DynSource,
     keyring: Arc<TokenKeyring>,
     region: String,
     clock: Arc<dyn Clock>,

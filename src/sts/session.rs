@@ -11,7 +11,7 @@ use super::wire::{check_duration, same_tag_key, AssumeRoleParams, Tag};
 use crate::clock::{offset_date_time, system_time};
 use crate::iam::{evaluate_trust_with_session, Caller, Policy, PolicyKind, RequestContext};
 use crate::principal::{Principal, PrincipalType, SessionInfo};
-use crate::store::IdentityStore;
+use crate::store::Role;
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
 const TAG_SESSION: &str = "sts:TagSession";
@@ -96,8 +96,29 @@ impl AssumeRoleConnection {
 /// case — which can only happen once `sts:TagSession` is allowed. Transitive tag keys are
 /// validated by the parser but not carried into the session (see
 /// [`AssumeRoleParams::transitive_tag_keys`]).
+#[cfg(test)]
+pub(crate) fn authorize_assume_role_in(
+    store: &crate::store::IdentityStore,
+    caller: &Principal,
+    params: &AssumeRoleParams,
+    connection: AssumeRoleConnection,
+    now: SystemTime,
+) -> Result<(NewSession, Duration), StsError> {
+    authorize_assume_role(
+        store.role(&params.role_arn),
+        store.identity_policies(caller.principal_arn()),
+        caller,
+        params,
+        connection,
+        now,
+    )
+}
+
+/// See the steps above; `role` is the role named by `RoleArn` (if it exists) and
+/// `caller_policies` the caller's identity policies.
 pub(crate) fn authorize_assume_role(
-    store: &IdentityStore,
+    role: Option<&Role>,
+    caller_policies: &[Policy],
     caller: &Principal,
     params: &AssumeRoleParams,
     connection: AssumeRoleConnection,
@@ -125,9 +146,7 @@ pub(crate) fn authorize_assume_role(
         ));
     }
     let denied = |action: &str| StsError::access_denied(caller.arn(), action, &params.role_arn);
-    let role = store
-        .role(&params.role_arn)
-        .ok_or_else(|| denied(ASSUME_ROLE))?;
+    let role = role.ok_or_else(|| denied(ASSUME_ROLE))?;
     let engine_caller = Caller::try_from(caller).map_err(|_| denied(ASSUME_ROLE))?;
     // A chained caller's own session policy narrows its identity side.
     let caller_session_policy = match caller_session.and_then(|s| s.session_policy.as_deref()) {
@@ -149,7 +168,7 @@ pub(crate) fn authorize_assume_role(
         }
         let decision = evaluate_trust_with_session(
             role.trust_policy(),
-            store.identity_policies(caller.principal_arn()),
+            caller_policies,
             caller_session_policy.as_ref(),
             role.account(),
             &ctx,

@@ -5,8 +5,6 @@
 
 use std::fmt::Write as _;
 
-use time::{OffsetDateTime, UtcOffset};
-
 use super::error::{StsError, StsErrorCode};
 use super::token::TemporaryCredentials;
 
@@ -23,19 +21,8 @@ pub(crate) fn new_request_id() -> String {
     crate::verify::response::request_id()
 }
 
-/// Formats a time as STS does: `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
-pub(crate) fn format_time(time: OffsetDateTime) -> String {
-    let utc = time.checked_to_offset(UtcOffset::UTC).unwrap_or(time);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        utc.year(),
-        u8::from(utc.month()),
-        utc.day(),
-        utc.hour(),
-        utc.minute(),
-        utc.second()
-    )
-}
+use crate::xml::escape_into;
+pub(crate) use crate::xml::format_time;
 
 /// The body of a successful AssumeRole.
 ///
@@ -149,26 +136,4 @@ fn element(out: &mut String, indent: &str, name: &str, text: &str) {
     out.push_str("</");
     out.push_str(name);
     out.push_str(">\n");
-}
-
-/// Escapes character data. Characters XML 1.0 cannot carry at all become U+FFFD; a
-/// carriage return is written as a reference so that parsers do not normalise it away.
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-}
-
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }

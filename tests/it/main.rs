@@ -18,6 +18,8 @@ mod iam_support;
 mod axum_loopback;
 #[cfg(feature = "iam")]
 mod caching_keys;
+#[cfg(feature = "sqlite")]
+mod db_store;
 #[cfg(all(feature = "axum", feature = "iam"))]
 mod examples;
 #[cfg(all(feature = "iam", feature = "tokio"))]

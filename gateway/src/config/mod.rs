@@ -145,6 +145,12 @@ pub struct GatewayConfig {
     /// What reaches the upstream.
     #[serde(default)]
     pub proxy: ProxySection,
+    /// Where the identities live: this file (default) or a database.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// The IAM Query API on the same listener.
+    #[serde(default)]
+    pub iam_api: IamApiSection,
     /// Users.
     #[serde(default)]
     pub user: Vec<UserSection>,
@@ -256,6 +262,46 @@ impl fmt::Debug for TokenKeySection {
             .field("id", &self.id)
             .field("secret", &"***")
             .finish()
+    }
+}
+
+/// `[store]`: identities in a database instead of this file's `[[user]]` and `[[role]]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StoreSection {
+    /// `sqlite://PATH` (relative to the working directory; created if missing) or
+    /// `postgres://…`; absent: the identities of this file.
+    pub url: Option<String>,
+    /// A file holding the store key (base64 of 32 bytes). Else `SIGV4_STORE_KEY`; else, for
+    /// SQLite only, `<database file>.key`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// `[iam_api]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct IamApiSection {
+    /// Serve the IAM API to requests signed for service `iam` (default yes; with the file
+    /// store it answers reads and refuses writes).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The largest trust policy, white space not counted (default 2048).
+    #[serde(default = "default_trust_limit")]
+    pub trust_policy_limit: usize,
+}
+
+fn default_trust_limit() -> usize {
+    2048
+}
+
+impl Default for IamApiSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trust_policy_limit: default_trust_limit(),
+        }
     }
 }
 

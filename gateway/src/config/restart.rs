@@ -15,6 +15,7 @@ pub(crate) fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> 
     };
     check("listen", old.listen != new.listen);
     check("upstream", old.upstream != new.upstream);
+    check("store", old.store != new.store);
     check(
         "proxy.underscore_headers",
         old.proxy.underscore_headers != new.proxy.underscore_headers,

@@ -719,7 +719,7 @@ fn unknown_keys_name_the_key_and_the_line() {
     let error = GatewayConfig::from_toml(&format!("listen_on = \"x\"\n{HEAD}")).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "line 1, column 1: listen_on: unknown field `listen_on`, expected one of `listen`, `upstream`, `healthz`, `api`, `auth`, `sts`, `metrics`, `tls`, `limits`, `proxy`, `user`, `role`"
+        "line 1, column 1: listen_on: unknown field `listen_on`, expected one of `listen`, `upstream`, `healthz`, `api`, `auth`, `sts`, `metrics`, `tls`, `limits`, `proxy`, `store`, `iam_api`, `user`, `role`"
     );
     // Through a file, the file is the location.
     let dir = TempDir::new("unknown");

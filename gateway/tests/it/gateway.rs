@@ -514,7 +514,7 @@ fn check_config_reports_the_place_of_a_bad_policy() {
     assert_eq!(
         stderr,
         format!(
-            "configuration error: {}:2:1: lisen: unknown field `lisen`, expected one of `listen`, `upstream`, `healthz`, `api`, `auth`, `sts`, `metrics`, `tls`, `limits`, `proxy`, `user`, `role`\n",
+            "configuration error: {}:2:1: lisen: unknown field `lisen`, expected one of `listen`, `upstream`, `healthz`, `api`, `auth`, `sts`, `metrics`, `tls`, `limits`, `proxy`, `store`, `iam_api`, `user`, `role`\n",
             typo.display()
         )
     );

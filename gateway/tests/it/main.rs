@@ -13,3 +13,5 @@ mod gateway;
 mod hostile_config;
 mod hostile_gateway;
 mod http2;
+mod iam_store;
+mod postgres;

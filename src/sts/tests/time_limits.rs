@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::iam::{Policy, PolicyKind};
 use crate::store::{IdentityStore, Role, User};
-use crate::sts::session::{authorize_assume_role, session_principal, AssumeRoleConnection};
+use crate::sts::session::{authorize_assume_role_in, session_principal, AssumeRoleConnection};
 use crate::sts::token::SessionClaims;
 use crate::sts::wire::StsRequest;
 use crate::Principal;
@@ -65,7 +65,7 @@ fn authorize_assume_role_with_a_clock_out_of_range_is_an_internal_failure() {
         panic!("not AssumeRole");
     };
     // The same request at t0 is granted.
-    authorize_assume_role(
+    authorize_assume_role_in(
         &store,
         &alice_principal(&store),
         &params,
@@ -74,7 +74,7 @@ fn authorize_assume_role_with_a_clock_out_of_range_is_an_internal_failure() {
     )
     .unwrap();
     for now in [year_10000(), before_year_minus_9999()] {
-        let error = authorize_assume_role(
+        let error = authorize_assume_role_in(
             &store,
             &alice_principal(&store),
             &params,
