@@ -14,6 +14,8 @@
 #   gw-proxy-keys   the same with KEYS distinct access keys in rotation
 #   bare-hello      a bare hyper 1 "hello" server (gateway/examples/load_hello.rs)
 #   gw-echo         sigv4-gateway in echo mode (SigV4 + IAM + JSON answer), one key
+#   base-proxy,     the same two with another build of the gateway, when BASELINE_GATEWAY names
+#   base-echo       its binary (e.g. one built from main): a change measured in the same run
 # Then P99_ROUNDS rounds at P99_CONNECTIONS connections of nginx-proxy and gw-proxy, for p99.
 #
 # Needs wrk and nginx (installed from Debian's packages when missing and run as root). Stops
@@ -29,6 +31,7 @@ KEYS=${KEYS:-1000}
 P99_CONNECTIONS=${P99_CONNECTIONS:-256}
 P99_ROUNDS=${P99_ROUNDS:-3}
 GATEWAY_LOG=${GATEWAY_LOG:-warn}
+BASELINE_GATEWAY=${BASELINE_GATEWAY:-}
 
 for tool in wrk nginx; do
   if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
@@ -57,7 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-UP=18081 NGX=18082 HELLO=18083 BARE=18084 GWP=18085 GWE=18086
+UP=18081 NGX=18082 HELLO=18083 BARE=18084 GWP=18085 GWE=18086 BSP=18087 BSE=18088
 
 cat >"$WORK/upstream.conf" <<EOF
 daemon off; worker_processes 1; pid $WORK/upstream.pid; error_log $WORK/upstream.err warn;
@@ -83,9 +86,15 @@ start "$TARGET/examples/load_hello" "127.0.0.1:$HELLO"
 start "$TARGET/examples/load_proxy" "127.0.0.1:$BARE" "127.0.0.1:$UP"
 start env RUST_LOG="$GATEWAY_LOG" "$GATEWAY" --config "$WORK/gw-proxy.toml" --listen "127.0.0.1:$GWP"
 start env RUST_LOG="$GATEWAY_LOG" "$GATEWAY" --config "$WORK/gw-echo.toml" --listen "127.0.0.1:$GWE"
+PORTS="$UP $NGX $HELLO $BARE $GWP $GWE"
+if [ -n "$BASELINE_GATEWAY" ]; then
+  start env RUST_LOG="$GATEWAY_LOG" "$BASELINE_GATEWAY" --config "$WORK/gw-proxy.toml" --listen "127.0.0.1:$BSP"
+  start env RUST_LOG="$GATEWAY_LOG" "$BASELINE_GATEWAY" --config "$WORK/gw-echo.toml" --listen "127.0.0.1:$BSE"
+  PORTS="$PORTS $BSP $BSE"
+fi
 
 # Wait until every port answers.
-for port in $UP $NGX $HELLO $BARE $GWP $GWE; do
+for port in $PORTS; do
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.1
@@ -131,6 +140,10 @@ for r in $(seq "$ROUNDS"); do
   run gw-proxy-keys $GWP "$KEYS" "$CONNECTIONS"
   run bare-hello $HELLO 1 "$CONNECTIONS"
   run gw-echo $GWE 1 "$CONNECTIONS"
+  if [ -n "$BASELINE_GATEWAY" ]; then
+    run base-proxy $BSP 1 "$CONNECTIONS"
+    run base-echo $BSE 1 "$CONNECTIONS"
+  fi
 done
 for r in $(seq "$P99_ROUNDS"); do
   echo "p99 round $r ($P99_CONNECTIONS connections)"
@@ -155,6 +168,8 @@ print("\nratios (medians of requests/s)")
 ratio("gw-proxy", "bare-proxy", "gw-proxy / bare-proxy (target >= 0.9)")
 ratio("gw-proxy", "nginx-proxy", "gw-proxy / nginx-proxy")
 ratio("gw-echo", "bare-hello", "gw-echo / bare-hello (target >= 0.7)")
+ratio("gw-proxy", "base-proxy", "gw-proxy / base-proxy (this build / baseline)")
+ratio("gw-echo", "base-echo", "gw-echo / base-echo (this build / baseline)")
 ratio("gw-proxy-keys", "gw-proxy", f"gw-proxy {sys.argv[2]} keys / 1 key (target >= 0.9)")
 c = sys.argv[3]
 a, b = f"gw-proxy-c{c}", f"nginx-proxy-c{c}"

@@ -5,6 +5,7 @@
 #   bash fuzz/smoke.sh                       # 20 s per target
 #   FUZZ_SECONDS=600 bash fuzz/smoke.sh      # the 10-minute campaign
 #   bash fuzz/smoke.sh sts_form config_toml  # only some targets
+#   FUZZ_SEED=0 FUZZ_SECONDS=300 bash fuzz/smoke.sh   # a random seed (default: 1)
 #
 # Needs cargo-fuzz (installed when absent) and a nightly toolchain, or stable with
 # RUSTC_BOOTSTRAP=1 (used when no nightly is installed). Scratch corpora go to a temporary
@@ -18,6 +19,9 @@ ROOT="$(dirname "$FUZZ_DIR")"
 cd "$ROOT"
 
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-${FUZZ_SMOKE_SECONDS:-20}}"
+# libFuzzer's random seed: fixed by default, so that a run explores the same inputs in the
+# same order (CI); FUZZ_SEED=0 lets libFuzzer pick one (campaigns).
+SEED="${FUZZ_SEED:-1}"
 RSS_LIMIT_MB="${FUZZ_RSS_LIMIT_MB:-2048}"
 # A single input slower than this is a failure (a hang, or a quadratic blow-up).
 INPUT_TIMEOUT="${FUZZ_INPUT_TIMEOUT:-60}"
@@ -67,6 +71,7 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$SCRATCH/$t"
     args=(
         "-max_total_time=$SECONDS_PER_TARGET"
+        "-seed=$SEED"
         "-rss_limit_mb=$RSS_LIMIT_MB"
         "-timeout=$INPUT_TIMEOUT"
         "-print_final_stats=1"

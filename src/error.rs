@@ -130,6 +130,43 @@ impl RejectionKind {
         }
     }
 
+    /// The kind's name as written in Rust (`"SignatureMismatch"`), the same as its `Debug`
+    /// form: a label for metrics and logs that costs no allocation.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidTarget => "InvalidTarget",
+            Self::MissingAuthentication => "MissingAuthentication",
+            Self::MultipleAuthMechanisms => "MultipleAuthMechanisms",
+            Self::MalformedAuthorization => "MalformedAuthorization",
+            Self::MissingParameter => "MissingParameter",
+            Self::UnsupportedAlgorithm => "UnsupportedAlgorithm",
+            Self::DuplicateParameter => "DuplicateParameter",
+            Self::InvalidExpires => "InvalidExpires",
+            Self::HeaderNotSigned => "HeaderNotSigned",
+            Self::MalformedDate => "MalformedDate",
+            Self::RequestTooOld => "RequestTooOld",
+            Self::RequestTooNew => "RequestTooNew",
+            Self::MalformedCredential => "MalformedCredential",
+            Self::InvalidScope => "InvalidScope",
+            Self::PresignedExpired => "PresignedExpired",
+            Self::InvalidToken => "InvalidToken",
+            Self::ExpiredToken => "ExpiredToken",
+            Self::SignatureMismatch => "SignatureMismatch",
+            Self::PayloadHashMismatch => "PayloadHashMismatch",
+            Self::BodyTooLarge => "BodyTooLarge",
+            Self::BodyUnreadable => "BodyUnreadable",
+            Self::BodyTimeout => "BodyTimeout",
+            Self::Overloaded => "Overloaded",
+            Self::ProviderFailure => "ProviderFailure",
+            Self::AccessDenied => "AccessDenied",
+            Self::PolicyFailure => "PolicyFailure",
+            Self::InvalidRequest => "InvalidRequest",
+            Self::LengthRequired => "LengthRequired",
+            Self::NotImplemented => "NotImplemented",
+            Self::ChecksumMismatch => "ChecksumMismatch",
+        }
+    }
+
     /// Whether this is an authorization denial (API Gateway writes `"Message"` for those,
     /// `"message"` for authentication faults).
     pub fn is_authorization(self) -> bool {
@@ -371,3 +408,46 @@ impl fmt::Display for ConfigError {
 }
 
 impl StdError for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::RejectionKind;
+
+    #[test]
+    fn a_kind_name_is_its_debug_form() {
+        for kind in [
+            RejectionKind::InvalidTarget,
+            RejectionKind::MissingAuthentication,
+            RejectionKind::MultipleAuthMechanisms,
+            RejectionKind::MalformedAuthorization,
+            RejectionKind::MissingParameter,
+            RejectionKind::UnsupportedAlgorithm,
+            RejectionKind::DuplicateParameter,
+            RejectionKind::InvalidExpires,
+            RejectionKind::HeaderNotSigned,
+            RejectionKind::MalformedDate,
+            RejectionKind::RequestTooOld,
+            RejectionKind::RequestTooNew,
+            RejectionKind::MalformedCredential,
+            RejectionKind::InvalidScope,
+            RejectionKind::PresignedExpired,
+            RejectionKind::InvalidToken,
+            RejectionKind::ExpiredToken,
+            RejectionKind::SignatureMismatch,
+            RejectionKind::PayloadHashMismatch,
+            RejectionKind::BodyTooLarge,
+            RejectionKind::BodyUnreadable,
+            RejectionKind::BodyTimeout,
+            RejectionKind::Overloaded,
+            RejectionKind::ProviderFailure,
+            RejectionKind::AccessDenied,
+            RejectionKind::PolicyFailure,
+            RejectionKind::InvalidRequest,
+            RejectionKind::LengthRequired,
+            RejectionKind::NotImplemented,
+            RejectionKind::ChecksumMismatch,
+        ] {
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+    }
+}

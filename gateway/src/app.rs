@@ -201,10 +201,6 @@ impl Gateway {
         Ok(())
     }
 
-    fn region_of(&self, stack: &Stack) -> String {
-        stack.region.clone()
-    }
-
     fn current(&self) -> Arc<Stack> {
         self.stack.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -233,41 +229,45 @@ impl Gateway {
         connection: ConnectionInfo,
     ) -> Response<GatewayBody> {
         let started = Instant::now();
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        // What the access log needs of the request, kept only when the log is on (the URI's
+        // clone shares its bytes).
+        let logged = tracing::enabled!(tracing::Level::INFO)
+            .then(|| (request.method().clone(), request.uri().clone()));
+        let stack = self.current();
+        let healthz = stack.healthz && request.uri().path() == "/healthz";
         let (parts, body) = request.into_parts();
-        let service = credential_service(&parts);
+        // The credential scope's service routes to STS and IAM, and names the key use a
+        // database store records; nothing else needs it.
+        let routes = stack.sts.is_some() || stack.iam.is_some() || self.db.is_some();
+        let service = if routes && !healthz {
+            credential_service(&parts)
+        } else {
+            None
+        };
         let to_sts = service.as_deref() == Some("sts");
         // Unsigned IAM requests carry IAM's version in their query.
         let to_iam = service.as_deref() == Some("iam")
             || (service.is_none()
+                && stack.iam.is_some()
                 && parts
                     .uri
                     .query()
                     .is_some_and(|q| q.split('&').any(|p| p == "Version=2010-05-08")));
-        let scope = self.db.as_ref().and(service.clone());
         let request = Request::from_parts(parts, body);
-        let stack = self.current();
-        let (route, response) = match &stack.sts {
-            _ if stack.healthz && path == "/healthz" => (
-                "healthz",
-                json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-            ),
-            Some(sts) if to_sts => (
+        let (route, response) = match (&stack.sts, &stack.iam) {
+            _ if healthz => ("healthz", healthz_response()),
+            (Some(sts), _) if to_sts => (
                 "sts",
                 call(sts.clone(), request)
                     .await
                     .map(|b| b.map_err(|e| match e {}).boxed()),
             ),
-            _ if to_iam && stack.iam.is_some() => match &stack.iam {
-                Some(iam) => (
-                    "iam",
-                    call(iam.clone(), request)
-                        .await
-                        .map(|b| b.map_err(|e| match e {}).boxed()),
-                ),
-                None => unreachable_route(),
-            },
+            (_, Some(iam)) if to_iam => (
+                "iam",
+                call(iam.clone(), request)
+                    .await
+                    .map(|b| b.map_err(|e| match e {}).boxed()),
+            ),
             _ => (
                 "api",
                 call(stack.api.clone(), request).await.map(BodyExt::boxed),
@@ -275,57 +275,47 @@ impl Gateway {
         };
         let elapsed = started.elapsed();
         let status = response.status();
-        if let (Some(db), Some(service)) = (&self.db, scope) {
-            if let Some(p) = response.extensions().get::<Principal>() {
-                if p.session().is_none() && !p.access_key_id().is_empty() {
-                    db.record_key_use(p.access_key_id(), &service, &self.region_of(&stack));
-                }
+        let principal = response.extensions().get::<Principal>();
+        if let (Some(db), Some(service), Some(p)) = (&self.db, &service, principal) {
+            if p.session().is_none() && !p.access_key_id().is_empty() {
+                db.record_key_use(p.access_key_id(), service, &stack.region);
             }
         }
         let rejection = response.extensions().get::<Rejection>();
-        let principal = response
-            .extensions()
-            .get::<Principal>()
-            .or_else(|| rejection.and_then(Rejection::principal))
-            .map(|p| p.arn().to_owned());
         let (decision, kind) = match (route, rejection) {
-            ("healthz", _) => ("health", String::new()),
-            (_, Some(r)) => (
-                if r.kind().is_authorization() {
-                    "deny"
-                } else {
-                    "reject"
-                },
-                format!("{:?}", r.kind()),
-            ),
-            (_, None) if status.is_server_error() => ("error", String::new()),
-            (_, None) => ("allow", String::new()),
+            ("healthz", _) => ("health", ""),
+            (_, Some(r)) if r.kind().is_authorization() => ("deny", r.kind().name()),
+            (_, Some(r)) => ("reject", r.kind().name()),
+            (_, None) if status.is_server_error() => ("error", ""),
+            (_, None) => ("allow", ""),
         };
-        self.metrics.record(route, decision, &kind, elapsed);
-        tracing::info!(
-            route,
-            %method,
-            path,
-            peer = %connection.peer,
-            principal = principal.as_deref().unwrap_or("-"),
-            decision,
-            rejection = kind.as_str(),
-            status = status.as_u16(),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        );
+        self.metrics.record(route, decision, kind, elapsed);
+        if let Some((method, uri)) = logged {
+            let principal = principal.or_else(|| rejection.and_then(Rejection::principal));
+            tracing::info!(
+                route,
+                %method,
+                path = uri.path(),
+                peer = %connection.peer,
+                principal = principal.map_or("-", Principal::arn),
+                decision,
+                rejection = kind,
+                status = status.as_u16(),
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "request"
+            );
+        }
         response
     }
 }
 
-fn unreachable_route() -> (&'static str, Response<GatewayBody>) {
-    (
-        "iam",
-        json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &serde_json::json!({"message": "Internal server error"}),
-        ),
-    )
+/// `/healthz`'s answer (a static body).
+fn healthz_response() -> Response<GatewayBody> {
+    let mut response = Response::new(full(Bytes::from_static(br#"{"status":"ok"}"#)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// Drives `service` to readiness, then calls it.

@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST, TE};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, TE};
 use http::{HeaderMap, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -21,7 +22,7 @@ use tower_sigv4::{ConnectionInfo, Principal};
 
 use crate::config::{ProxySection, UnderscoreHeaders, UpstreamProtocol};
 
-use crate::app::{always_ready, json_response, ApiRequest, BoxFuture, GatewayBody};
+use crate::app::{always_ready, full, json_response, ApiRequest, BoxFuture, GatewayBody};
 use crate::BoxError;
 
 /// How long the upstream may take to start answering.
@@ -29,9 +30,14 @@ pub(crate) const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The identity headers the upstream receives (any the caller sent are removed first).
-pub(crate) const PRINCIPAL_ARN: &str = "x-sigv4-principal-arn";
-pub(crate) const ACCOUNT: &str = "x-sigv4-account";
-pub(crate) const PRINCIPAL_TYPE: &str = "x-sigv4-principal-type";
+/// (Names built once: a header name that is not a standard one is otherwise allocated per use.)
+pub(crate) const PRINCIPAL_ARN: HeaderName = HeaderName::from_static("x-sigv4-principal-arn");
+pub(crate) const ACCOUNT: HeaderName = HeaderName::from_static("x-sigv4-account");
+pub(crate) const PRINCIPAL_TYPE: HeaderName = HeaderName::from_static("x-sigv4-principal-type");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 const IDENTITY_PREFIX: &str = "x-sigv4-";
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded — but for `te: trailers`, which
@@ -61,6 +67,8 @@ pub(crate) struct Proxy {
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
+    /// The `Host` an HTTP/1.1 upstream receives (its authority), built once.
+    host: Option<HeaderValue>,
     underscore_headers: UnderscoreHeaders,
     protocol: UpstreamProtocol,
 }
@@ -84,6 +92,7 @@ impl Upstream {
         let tls = crate::tls::upstream_client_config(
             settings.upstream_ca_file.as_deref().filter(|_| is_https),
         )?;
+        let host = HeaderValue::from_str(authority.as_str()).ok();
         let connector = HttpsConnectorBuilder::new().with_tls_config(tls);
         let connector = if is_https {
             connector.https_only()
@@ -104,6 +113,7 @@ impl Upstream {
             scheme,
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
+            host,
             underscore_headers: settings.underscore_headers,
             protocol,
         })))
@@ -135,6 +145,20 @@ impl Service<ApiRequest> for Upstream {
     }
 }
 
+/// The echo's answer: the caller's identity and what it asked, serialised straight from
+/// borrowed fields (one buffer, no intermediate JSON tree). Fields in the order (alphabetical) of the JSON object the gateway always wrote.
+#[derive(serde::Serialize)]
+struct EchoAnswer<'a> {
+    account: &'a str,
+    arn: &'a str,
+    method: &'a str,
+    path: &'a str,
+    principal_arn: &'a str,
+    principal_type: &'a str,
+    query: &'a str,
+    user_id: &'a str,
+}
+
 fn echo(request: &ApiRequest, principal: Option<&Principal>) -> Response<GatewayBody> {
     let Some(p) = principal else {
         return json_response(
@@ -142,19 +166,26 @@ fn echo(request: &ApiRequest, principal: Option<&Principal>) -> Response<Gateway
             &serde_json::json!({"message": "Internal server error"}),
         );
     };
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({
-            "arn": p.arn(),
-            "account": p.account(),
-            "principal_type": p.principal_type().as_str(),
-            "principal_arn": p.principal_arn(),
-            "user_id": p.user_id(),
-            "method": request.method().as_str(),
-            "path": request.uri().path(),
-            "query": request.uri().query().map(without_presign_params).unwrap_or_default(),
-        }),
-    )
+    let query = request.uri().query().map(without_presign_params);
+    let answer = EchoAnswer {
+        account: p.account(),
+        arn: p.arn(),
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        principal_arn: p.principal_arn(),
+        principal_type: p.principal_type().as_str(),
+        query: query.as_deref().unwrap_or_default(),
+        user_id: p.user_id(),
+    };
+    let mut body = Vec::with_capacity(256);
+    if serde_json::to_writer(&mut body, &answer).is_err() {
+        return bad_gateway(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+    }
+    let mut response = Response::new(full(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 fn bad_gateway(status: StatusCode, message: &str) -> Response<GatewayBody> {
@@ -170,15 +201,27 @@ impl Proxy {
         // The layer gave the request the path the policy judged; the presigned credential
         // stays here (upstream access logs would record a bearer credential).
         let path = parts.uri.path();
-        let path_and_query = match parts.uri.query().map(without_presign_params) {
-            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_path),
-            _ => format!("{}{path}", self.base_path),
+        let query = parts.uri.query().map(without_presign_params);
+        let unchanged = match &query {
+            None => true,
+            Some(Cow::Borrowed(q)) => !q.is_empty(),
+            Some(Cow::Owned(_)) => false,
         };
-        let uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build();
+        let path_and_query = match (&query, parts.uri.path_and_query()) {
+            // Forwarded as it came (its bytes shared, not copied) when nothing changes.
+            (_, Some(same)) if unchanged && self.base_path.is_empty() => Ok(same.clone()),
+            (Some(q), _) if !q.is_empty() => {
+                http::uri::PathAndQuery::try_from(format!("{}{path}?{q}", self.base_path))
+            }
+            _ => http::uri::PathAndQuery::try_from(format!("{}{path}", self.base_path)),
+        };
+        let uri = path_and_query.map_err(http::Error::from).and_then(|pq| {
+            Uri::builder()
+                .scheme(self.scheme.clone())
+                .authority(self.authority.clone())
+                .path_and_query(pq)
+                .build()
+        });
         let Ok(uri) = uri else {
             return bad_gateway(StatusCode::BAD_GATEWAY, "Bad Gateway: invalid upstream URI");
         };
@@ -211,7 +254,7 @@ impl Proxy {
                 .insert(TE, HeaderValue::from_static("trailers"));
         }
         parts.headers.remove(AUTHORIZATION);
-        parts.headers.remove("x-amz-security-token");
+        parts.headers.remove(X_AMZ_SECURITY_TOKEN);
         strip_untrusted(&mut parts.headers, self.underscore_headers);
         let identity = [
             (PRINCIPAL_ARN, principal.arn()),
@@ -235,8 +278,8 @@ impl Proxy {
                 parts.headers.remove(http::header::TRANSFER_ENCODING);
             }
             _ => {
-                if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
-                    parts.headers.insert(HOST, host);
+                if let Some(host) = &self.host {
+                    parts.headers.insert(HOST, host.clone());
                 }
                 if te_trailers {
                     // HTTP/1.1 names `TE` in `Connection` too (RFC 9110 §10.1.4).
@@ -247,15 +290,21 @@ impl Proxy {
             }
         }
         if let Some(host) = original_host {
-            parts.headers.insert("x-forwarded-host", host);
+            parts.headers.insert(X_FORWARDED_HOST, host);
         }
         if let Some(c) = connection {
             let proto = if c.secure { "https" } else { "http" };
             parts
                 .headers
-                .insert("x-forwarded-proto", HeaderValue::from_static(proto));
-            if let Ok(v) = HeaderValue::from_str(&c.peer.ip().to_string()) {
-                parts.headers.append("x-forwarded-for", v);
+                .insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+            // An address is at most 45 bytes of text: written on the stack, copied once.
+            let mut text = [0u8; 64];
+            let mut cursor = std::io::Cursor::new(&mut text[..]);
+            if write!(cursor, "{}", c.peer.ip()).is_ok() {
+                let end = usize::try_from(cursor.position()).unwrap_or(0);
+                if let Ok(v) = HeaderValue::from_bytes(text.get(..end).unwrap_or_default()) {
+                    parts.headers.append(X_FORWARDED_FOR, v);
+                }
             }
         }
         parts.uri = uri;

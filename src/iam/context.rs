@@ -1,5 +1,6 @@
 //! The caller and the request context: what a policy is evaluated against.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -227,7 +228,8 @@ pub(crate) enum Typed {
 /// One value of a context key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Value {
-    text: String,
+    /// Borrowed for the constant texts (`true`, `false`), owned otherwise.
+    text: Cow<'static, str>,
     typed: Typed,
 }
 
@@ -318,11 +320,12 @@ impl KeyId {
 pub struct RequestContext {
     caller: Caller,
     action: Arc<str>,
-    action_lower: Box<str>,
+    action_lower: Arc<str>,
     resource: String,
     /// The byte offsets of the resource ARN's first five colons, if it has them.
     resource_colons: Option<[usize; 5]>,
-    keys: Vec<(Box<str>, Entry)>,
+    /// Lower-cased names: borrowed for the keys the crate sets itself.
+    keys: Vec<(Cow<'static, str>, Entry)>,
 }
 
 impl RequestContext {
@@ -333,7 +336,18 @@ impl RequestContext {
         resource: impl Into<String>,
     ) -> RequestContext {
         let action: String = action.into();
-        let resource: String = resource.into();
+        let action_lower: Arc<str> = action.to_ascii_lowercase().into();
+        Self::with_action(caller, action.into(), action_lower, resource.into())
+    }
+
+    /// A context whose action (as given and lower-cased) is shared with the caller: an
+    /// authorizer that always asks the same action builds it once.
+    pub(crate) fn with_action(
+        caller: Caller,
+        action: Arc<str>,
+        action_lower: Arc<str>,
+        resource: String,
+    ) -> RequestContext {
         let mut colons = resource.match_indices(':').map(|(i, _)| i);
         let resource_colons = (|| {
             Some([
@@ -346,16 +360,20 @@ impl RequestContext {
         })();
         RequestContext {
             caller,
-            action_lower: action.to_ascii_lowercase().into(),
-            action: action.into(),
+            action_lower,
+            action,
             resource,
             resource_colons,
             keys: Vec::new(),
         }
     }
 
-    fn set(mut self, name: &str, entry: Entry) -> RequestContext {
-        let lower: Box<str> = name.to_lowercase().into();
+    fn set(self, name: &str, entry: Entry) -> RequestContext {
+        self.set_lower(Cow::Owned(name.to_lowercase()), entry)
+    }
+
+    /// Sets the key whose lower-cased name is `lower`.
+    fn set_lower(mut self, lower: Cow<'static, str>, entry: Entry) -> RequestContext {
         match self.keys.iter_mut().find(|(k, _)| *k == lower) {
             Some(slot) => slot.1 = entry,
             None => self.keys.push((lower, entry)),
@@ -363,13 +381,32 @@ impl RequestContext {
         self
     }
 
-    fn set_typed(self, name: &str, text: String, typed: Typed) -> RequestContext {
-        self.set(name, Entry::One(Value { text, typed }))
+    /// Sets one of the keys the crate itself sets (`lower`: its lower-cased name).
+    fn set_typed(
+        self,
+        lower: &'static str,
+        text: impl Into<Cow<'static, str>>,
+        typed: Typed,
+    ) -> RequestContext {
+        let text = text.into();
+        self.set_lower(Cow::Borrowed(lower), Entry::One(Value { text, typed }))
+    }
+
+    /// Sets a single-valued key whose lower-cased name is `lower` (no case folding per request).
+    pub(crate) fn with_lower_key(self, lower: &'static str, value: &str) -> RequestContext {
+        self.set_typed(lower, value.to_owned(), Typed::None)
     }
 
     /// Sets a single-valued key (e.g. `aws:Referer`, `sts:ExternalId`).
     pub fn with_key(self, name: &str, value: impl Into<String>) -> RequestContext {
-        self.set_typed(name, value.into(), Typed::None)
+        let text = Cow::Owned(value.into());
+        self.set(
+            name,
+            Entry::One(Value {
+                text,
+                typed: Typed::None,
+            }),
+        )
     }
 
     /// Sets a multi-valued key (e.g. `aws:TagKeys`). Only `ForAllValues:`/`ForAnyValue:` operators match it;
@@ -382,7 +419,7 @@ impl RequestContext {
         let values = values
             .into_iter()
             .map(|v| Value {
-                text: v.into(),
+                text: Cow::Owned(v.into()),
                 typed: Typed::None,
             })
             .collect();
@@ -392,14 +429,14 @@ impl RequestContext {
     /// Sets `aws:SourceIp`. An IPv4-mapped IPv6 address is recorded as the IPv4 address.
     pub fn with_source_ip(self, ip: IpAddr) -> RequestContext {
         let ip = ip.to_canonical();
-        self.set_typed("aws:SourceIp", ip.to_string(), Typed::Ip(ip))
+        self.set_typed("aws:sourceip", ip.to_string(), Typed::Ip(ip))
     }
 
     /// Sets `aws:SecureTransport`.
     pub fn with_secure_transport(self, secure: bool) -> RequestContext {
         self.set_typed(
-            "aws:SecureTransport",
-            secure.to_string(),
+            "aws:securetransport",
+            bool_text(secure),
             Typed::Bool(secure),
         )
     }
@@ -407,9 +444,9 @@ impl RequestContext {
     /// Sets `aws:CurrentTime` (ISO-8601, UTC) and `aws:EpochTime` (seconds) from one instant.
     pub fn with_current_time(self, now: OffsetDateTime) -> RequestContext {
         let nanos = now.unix_timestamp_nanos();
-        self.set_typed("aws:CurrentTime", format_time(now), Typed::Date(nanos))
+        self.set_typed("aws:currenttime", format_time(now), Typed::Date(nanos))
             .set_typed(
-                "aws:EpochTime",
+                "aws:epochtime",
                 now.unix_timestamp().to_string(),
                 Typed::Date(nanos),
             )
@@ -419,7 +456,7 @@ impl RequestContext {
     pub fn with_token_issue_time(self, issued: OffsetDateTime) -> RequestContext {
         let nanos = issued.unix_timestamp_nanos();
         self.set_typed(
-            "aws:TokenIssueTime",
+            "aws:tokenissuetime",
             format_time(issued),
             Typed::Date(nanos),
         )
@@ -428,8 +465,8 @@ impl RequestContext {
     /// Sets `aws:MultiFactorAuthPresent` (temporary credentials only).
     pub fn with_multi_factor_auth_present(self, present: bool) -> RequestContext {
         self.set_typed(
-            "aws:MultiFactorAuthPresent",
-            present.to_string(),
+            "aws:multifactorauthpresent",
+            bool_text(present),
             Typed::Bool(present),
         )
     }
@@ -489,7 +526,11 @@ impl RequestContext {
             KeyId::Username => c.username.as_deref().and_then(one),
             KeyId::PrincipalTag(tag) => c.tag_lower(tag).and_then(one),
             KeyId::Other(name) => {
-                let entry = self.keys.iter().find(|(k, _)| k == name).map(|(_, e)| e)?;
+                let entry = self
+                    .keys
+                    .iter()
+                    .find(|(k, _)| **k == **name)
+                    .map(|(_, e)| e)?;
                 Some(match entry {
                     Entry::One(v) => Found::One(v.as_ref()),
                     Entry::Many(v) => Found::Many(v),
@@ -504,6 +545,14 @@ impl RequestContext {
             Found::One(v) => Some(v.text),
             Found::Many(_) => None,
         }
+    }
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
     }
 }
 

@@ -20,8 +20,20 @@ pub fn resource_arn(
     path: &str,
 ) -> String {
     let path = path.strip_prefix('/').unwrap_or(path);
-    let method = method.to_ascii_uppercase();
-    format!("arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}/{path}")
+    // One buffer of the right size (this runs for every request).
+    let head = [region, ":", account, ":", api_id, "/", stage, "/"];
+    let len = "arn:aws:execute-api:".len()
+        + head.iter().map(|p| p.len()).sum::<usize>()
+        + method.len()
+        + 1
+        + path.len();
+    let mut arn = String::with_capacity(len);
+    arn.push_str("arn:aws:execute-api:");
+    head.into_iter().for_each(|p| arn.push_str(p));
+    arn.extend(method.chars().map(|c| c.to_ascii_uppercase()));
+    arn.push('/');
+    arn.push_str(path);
+    arn
 }
 
 /// The inputs of one evaluation. Build it with a struct literal or [`Evaluation::new`] and the setters.

@@ -242,7 +242,8 @@ impl IamAuthorizer {
         let Some(now) = crate::clock::offset_date_time(request.now()) else {
             return PolicyDecision::fail("the clock is outside the years 0000 to 9999");
         };
-        let mut ctx = RequestContext::new(caller, "execute-api:Invoke", resource.clone())
+        let (action, action_lower) = invoke_action();
+        let mut ctx = RequestContext::with_action(caller, action, action_lower, resource)
             .with_current_time(now)
             .with_secure_transport(request.connection().is_some_and(|c| c.secure));
         if let Some(ip) = source_ip(request.parts(), &self.trusted_proxies) {
@@ -254,14 +255,14 @@ impl IamAuthorizer {
             }
             ctx = ctx.with_multi_factor_auth_present(false);
         }
-        for (key, header) in [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")] {
+        for (key, header) in [("aws:referer", "referer"), ("aws:useragent", "user-agent")] {
             if let Some(v) = request
                 .parts()
                 .headers
                 .get(header)
                 .and_then(|v| v.to_str().ok())
             {
-                ctx = ctx.with_key(key, v);
+                ctx = ctx.with_lower_key(key, v);
             }
         }
         if let Some(extra) = &self.extra {
@@ -285,6 +286,7 @@ impl IamAuthorizer {
                 .session_policy(session_policy.as_deref())
                 .resource_policy(self.resource_policy.as_deref()),
         );
+        let resource = ctx.resource();
         tracing::debug!(
             principal = principal.arn(),
             resource = %resource,
@@ -295,7 +297,7 @@ impl IamAuthorizer {
             // No message is written for an allowed request.
             return PolicyDecision::Allow;
         }
-        match decision.denial_message(principal.arn(), &resource, self.masking, self.style) {
+        match decision.denial_message(principal.arn(), resource, self.masking, self.style) {
             Some(message) => PolicyDecision::deny(message),
             None => PolicyDecision::deny(format!(
                 "User: {} is not authorized to perform: execute-api:Invoke on resource: {resource}",
@@ -347,4 +349,12 @@ pub(crate) fn source_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     Some(hop)
+}
+
+/// `execute-api:Invoke` as given and lower-cased, shared by every request's context.
+fn invoke_action() -> (Arc<str>, Arc<str>) {
+    static ACTION: std::sync::OnceLock<(Arc<str>, Arc<str>)> = std::sync::OnceLock::new();
+    ACTION
+        .get_or_init(|| ("execute-api:Invoke".into(), "execute-api:invoke".into()))
+        .clone()
 }

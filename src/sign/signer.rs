@@ -277,6 +277,17 @@ fn host_of(parts: &Parts) -> Option<Cow<'_, str>> {
     canonical::uri_host(&parts.uri)
 }
 
+/// The query parameters a presigned URL adds (decoded names, as the verifier reads them).
+const PRESIGN_PARAMETERS: [&str; 7] = [
+    parse::X_AMZ_ALGORITHM,
+    parse::X_AMZ_CREDENTIAL,
+    parse::X_AMZ_DATE,
+    parse::X_AMZ_EXPIRES,
+    parse::X_AMZ_SIGNED_HEADERS,
+    parse::X_AMZ_SIGNATURE,
+    parse::X_AMZ_SECURITY_TOKEN,
+];
+
 impl Signer {
     /// A signer for `region` and `service` with default settings.
     pub fn new(
@@ -456,6 +467,13 @@ impl Signer {
     }
 
     /// A presigned URL for the request, valid for `expires` (1 second to 7 days).
+    ///
+    /// # Errors
+    ///
+    /// [`SignErrorKind::InvalidExpiry`] for an expiry out of range, [`SignErrorKind::NoHost`]
+    /// without a host, [`SignErrorKind::InvalidUri`] when the query already has one of the
+    /// presigning parameters (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
+    /// `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`, `X-Amz-Security-Token`).
     pub fn presign(
         &self,
         parts: &Parts,
@@ -468,6 +486,18 @@ impl Signer {
             return Err(err(
                 SignErrorKind::InvalidExpiry,
                 "expiry must be between 1 second and 7 days",
+            ));
+        }
+        // A query that already carries presigning parameters would give the URL two of them,
+        // read one way here and another by a verifier: refused.
+        let original = parts.uri.query().unwrap_or_default();
+        if canonical::query_pairs(original)
+            .iter()
+            .any(|(k, _)| PRESIGN_PARAMETERS.contains(&&**k))
+        {
+            return Err(err(
+                SignErrorKind::InvalidUri,
+                "the request's query already has a presigning parameter (X-Amz-Signature, …)",
             ));
         }
         let amz_date = scope::format_amz_date(time);
@@ -490,7 +520,6 @@ impl Signer {
         if let (Some(t), SessionTokenMode::Signed) = (&token, self.settings.session_token) {
             added.push((parse::X_AMZ_SECURITY_TOKEN, t.clone()));
         }
-        let original = parts.uri.query().unwrap_or_default();
         let mut query = original.to_owned();
         for (k, v) in &added {
             if !query.is_empty() {

@@ -291,3 +291,72 @@ fn requests_without_a_host_header_round_trip() {
         }
     }
 }
+
+/// Found by the `canonical` fuzz target: a query that already had `X-Amz-Signature` (without
+/// a value) was presigned into a URL with two signatures, which the verifier then refused as
+/// a request with no signature. The signer refuses such a query instead.
+#[test]
+fn presigning_refuses_a_query_that_already_has_presigning_parameters() {
+    let signer = Signer::new(Credentials::new(AKID, SECRET), "us-east-1", "execute-api");
+    for query in [
+        "X-Amz-Signature",
+        "a=1&X-Amz-Signature=00",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+        "X-Amz-Credential=x",
+        "X-Amz-Date=20150830T123600Z",
+        "X-Amz-Expires=60",
+        "X-Amz-SignedHeaders=host",
+        "X-Amz-Security-Token=t",
+        // Decoded before it is compared, as the verifier reads it.
+        "X-Amz-%53ignature=00",
+    ] {
+        let (parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        let refused = signer
+            .presign(
+                &parts,
+                SignablePayload::Bytes(b""),
+                Duration::from_secs(60),
+                vector_now(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            tower_sigv4::SignErrorKind::InvalidUri,
+            "{query}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "the request's query already has a presigning parameter (X-Amz-Signature, …)",
+            "{query}"
+        );
+    }
+    // Names that only look alike are data, and sign.
+    for query in [
+        "x-amz-signature=00",
+        "X-Amz-Signatures=1",
+        "My-X-Amz-Date=1",
+    ] {
+        let (parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        let url = signer
+            .presign(
+                &parts,
+                SignablePayload::Bytes(b""),
+                Duration::from_secs(60),
+                vector_now(),
+            )
+            .unwrap();
+        let mut presigned = parts.clone();
+        presigned.uri = url;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let verified = rt.block_on(verifier().verify(&presigned, b"", vector_now()));
+        assert!(verified.is_ok(), "{query}: {:?}", verified.err());
+    }
+}
