@@ -43,14 +43,14 @@ const IDENTITY_PREFIX: &str = "x-sigv4-";
 /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded — but for `te: trailers`, which
 /// [`Proxy::forward`] puts back when the client sent it. `Trailer` is end-to-end (RFC 9110
 /// §6.6.2) and passes: HTTP/1.1 sends only the trailer fields it announces.
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 7] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+    TE,
+    http::header::UPGRADE,
 ];
 
 /// The inner service of the API stack.
@@ -409,7 +409,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }

@@ -11,7 +11,6 @@
 use std::alloc::System;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -24,7 +23,7 @@ use sigv4_gateway::{Gateway, Metrics};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use tokio::net::{TcpListener, TcpStream};
 use tower_sigv4::store::SharedStore;
-use tower_sigv4::{ConnectionInfo, Credentials, SignablePayload, Signer};
+use tower_sigv4::{Clock, ConnectionInfo, Credentials, SignablePayload, Signer};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -103,7 +102,7 @@ async fn allocations_per_request(addr: SocketAddr) -> f64 {
         "execute-api",
     );
     let host = addr.to_string();
-    let now = SystemTime::now();
+    let now = tower_sigv4::SystemClock::new().now();
     // The request is signed once and cloned: signing is the client's work, not the gateway's.
     let (mut parts, ()) = Request::get(format!("http://{host}/prod/items?color=blue"))
         .header("host", &host)
