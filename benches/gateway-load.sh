@@ -12,6 +12,8 @@
 #   gw-proxy        sigv4-gateway in proxy mode, SigV4 + IAM (demo API: identity + resource
 #                   policy), one access key
 #   gw-proxy-keys   the same with KEYS distinct access keys in rotation
+#   gw-db-keys      gw-proxy-keys with the identities in SQLite (the same users imported with
+#                   `sigv4-gateway import-config`): a database store's cached key look-ups
 #   bare-hello      a bare hyper 1 "hello" server (gateway/examples/load_hello.rs)
 #   gw-echo         sigv4-gateway in echo mode (SigV4 + IAM + JSON answer), one key
 #   base-proxy,     the same two with another build of the gateway, when BASELINE_GATEWAY names
@@ -60,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-UP=18081 NGX=18082 HELLO=18083 BARE=18084 GWP=18085 GWE=18086 BSP=18087 BSE=18088
+UP=18081 NGX=18082 HELLO=18083 BARE=18084 GWP=18085 GWE=18086 BSP=18087 BSE=18088 GWD=18089
 
 cat >"$WORK/upstream.conf" <<EOF
 daemon off; worker_processes 1; pid $WORK/upstream.pid; error_log $WORK/upstream.err warn;
@@ -86,7 +88,11 @@ start "$TARGET/examples/load_hello" "127.0.0.1:$HELLO"
 start "$TARGET/examples/load_proxy" "127.0.0.1:$BARE" "127.0.0.1:$UP"
 start env RUST_LOG="$GATEWAY_LOG" "$GATEWAY" --config "$WORK/gw-proxy.toml" --listen "127.0.0.1:$GWP"
 start env RUST_LOG="$GATEWAY_LOG" "$GATEWAY" --config "$WORK/gw-echo.toml" --listen "127.0.0.1:$GWE"
-PORTS="$UP $NGX $HELLO $BARE $GWP $GWE"
+"$GATEWAY" init --store "sqlite://$WORK/gw.db" --account 123456789012 --json >/dev/null
+"$GATEWAY" import-config --config "$WORK/gw-proxy.toml" --store "sqlite://$WORK/gw.db" >/dev/null
+start env RUST_LOG="$GATEWAY_LOG" "$GATEWAY" --config "$WORK/gw-proxy.toml" --store "sqlite://$WORK/gw.db" \
+  --listen "127.0.0.1:$GWD"
+PORTS="$UP $NGX $HELLO $BARE $GWP $GWE $GWD"
 if [ -n "$BASELINE_GATEWAY" ]; then
   start env RUST_LOG="$GATEWAY_LOG" "$BASELINE_GATEWAY" --config "$WORK/gw-proxy.toml" --listen "127.0.0.1:$BSP"
   start env RUST_LOG="$GATEWAY_LOG" "$BASELINE_GATEWAY" --config "$WORK/gw-echo.toml" --listen "127.0.0.1:$BSE"
@@ -138,6 +144,7 @@ for r in $(seq "$ROUNDS"); do
   run bare-proxy $BARE 1 "$CONNECTIONS"
   run gw-proxy $GWP 1 "$CONNECTIONS"
   run gw-proxy-keys $GWP "$KEYS" "$CONNECTIONS"
+  run gw-db-keys $GWD "$KEYS" "$CONNECTIONS"
   run bare-hello $HELLO 1 "$CONNECTIONS"
   run gw-echo $GWE 1 "$CONNECTIONS"
   if [ -n "$BASELINE_GATEWAY" ]; then
@@ -168,6 +175,7 @@ print("\nratios (medians of requests/s)")
 ratio("gw-proxy", "bare-proxy", "gw-proxy / bare-proxy (target >= 0.9)")
 ratio("gw-proxy", "nginx-proxy", "gw-proxy / nginx-proxy")
 ratio("gw-echo", "bare-hello", "gw-echo / bare-hello (target >= 0.7)")
+ratio("gw-db-keys", "gw-proxy-keys", f"SQLite store / file store, {sys.argv[2]} keys")
 ratio("gw-proxy", "base-proxy", "gw-proxy / base-proxy (this build / baseline)")
 ratio("gw-echo", "base-echo", "gw-echo / base-echo (this build / baseline)")
 ratio("gw-proxy-keys", "gw-proxy", f"gw-proxy {sys.argv[2]} keys / 1 key (target >= 0.9)")
