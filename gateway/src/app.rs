@@ -237,9 +237,11 @@ impl Gateway {
         let healthz = stack.healthz && request.uri().path() == "/healthz";
         let (parts, body) = request.into_parts();
         // The credential scope's service routes to STS and IAM, and names the key use a
-        // database store records; nothing else needs it.
-        let routes = stack.sts.is_some() || stack.iam.is_some() || self.db.is_some();
-        let service = if routes && !healthz {
+        // database store records; nothing else needs it, and most requests are seen not to
+        // name STS or IAM without parsing them.
+        let routes = stack.sts.is_some() || stack.iam.is_some();
+        let service = if !healthz && (self.db.is_some() || (routes && may_name_sts_or_iam(&parts)))
+        {
             credential_service(&parts)
         } else {
             None
@@ -309,6 +311,22 @@ impl Gateway {
     }
 }
 
+/// Whether the request's credential could name the service `sts` or `iam`: when it is
+/// header-signed, only if its `Authorization` holds `/sts` or `/iam` (the scope's service is
+/// written there as it is compared, between `/`s, unencoded); a query may carry a presigned
+/// credential, possibly percent-encoded, so any query counts. `false` means
+/// [`credential_service`] would not answer `sts` or `iam` either.
+fn may_name_sts_or_iam(parts: &http::request::Parts) -> bool {
+    match parts.headers.get(http::header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value.as_bytes();
+            let holds = |needle: &[u8]| value.windows(needle.len()).any(|w| w == needle);
+            holds(b"/sts") || holds(b"/iam")
+        }
+        None => parts.uri.query().is_some(),
+    }
+}
+
 /// `/healthz`'s answer (a static body).
 fn healthz_response() -> Response<GatewayBody> {
     let mut response = Response::new(full(Bytes::from_static(br#"{"status":"ok"}"#)));
@@ -342,4 +360,57 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// What every inner service of the API stack answers: always ready.
 pub(crate) fn always_ready(_cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
     Poll::Ready(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_name_sts_or_iam;
+    use tower_sigv4::credential_service;
+
+    fn parts(uri: &str, authorizations: &[&str]) -> http::request::Parts {
+        let mut request = http::Request::get(uri).header("x-amz-date", "20261201T000000Z");
+        for a in authorizations {
+            request = request.header("authorization", *a);
+        }
+        request.body(()).unwrap_or_default().into_parts().0
+    }
+
+    fn header(service: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature=00"
+        )
+    }
+
+    /// The cheap look never says "no" to a request that `credential_service` routes to STS or
+    /// IAM, and says "no" to the common API request.
+    #[test]
+    fn the_cheap_look_agrees_with_the_parser() {
+        let presigned = "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261201%2Fus-east-1%2F%73ts%2Faws4_request&X-Amz-Date=20261201T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let sts = header("sts");
+        let iam = header("iam");
+        let api = header("execute-api");
+        let last = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/sts, SignedHeaders=host, Signature=00";
+        let cases: Vec<(http::request::Parts, bool)> = vec![
+            (parts("/", &[&sts]), true),
+            (parts("/", &[&iam]), true),
+            (parts("/", &[last]), true),
+            (parts(presigned, &[]), true),
+            (parts("/", &[&api]), false),
+            (parts("/prod/items?a=1", &[&api]), false),
+            (parts("/", &[&api, &sts]), false),
+            (parts("/", &[]), false),
+        ];
+        for (p, may) in cases {
+            let parsed = credential_service(&p);
+            let routed = matches!(parsed.as_deref(), Some("sts" | "iam"));
+            assert_eq!(may_name_sts_or_iam(&p), may, "{:?} {:?}", p.uri, p.headers);
+            assert!(may || !routed, "{:?}: parsed {parsed:?}", p.uri);
+        }
+        // The presigned credential with its service percent-encoded is read as `sts`.
+        assert_eq!(
+            credential_service(&parts(presigned, &[])).as_deref(),
+            Some("sts")
+        );
+    }
 }

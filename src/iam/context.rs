@@ -228,9 +228,44 @@ pub(crate) enum Typed {
 /// One value of a context key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Value {
-    /// Borrowed for the constant texts (`true`, `false`), owned otherwise.
-    text: Cow<'static, str>,
+    text: Text,
     typed: Typed,
+}
+
+/// A value's text: as given, or written from its typed form the first time a policy reads it
+/// as a string (most requests never do: their time and address are compared typed, or not at
+/// all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Text {
+    /// Borrowed for the constant texts (`true`, `false`), owned otherwise.
+    Given(Cow<'static, str>),
+    Derived(std::sync::OnceLock<String>, Derive),
+}
+
+/// How a derived text is written from the typed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derive {
+    /// ISO 8601 (RFC 3339), UTC: `aws:CurrentTime`, `aws:TokenIssueTime`.
+    Iso8601,
+    /// Whole seconds since the epoch: `aws:EpochTime`.
+    EpochSeconds,
+    /// The address as written by `IpAddr`'s `Display`: `aws:SourceIp`.
+    Ip,
+}
+
+impl Derive {
+    fn write(self, typed: Typed) -> String {
+        let time = |nanos: i128| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok();
+        match (self, typed) {
+            (Derive::Iso8601, Typed::Date(nanos)) => time(nanos).map(format_time),
+            (Derive::EpochSeconds, Typed::Date(nanos)) => {
+                time(nanos).map(|t| t.unix_timestamp().to_string())
+            }
+            (Derive::Ip, Typed::Ip(ip)) => Some(ip.to_string()),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
 }
 
 /// A borrowed context value.
@@ -243,8 +278,23 @@ pub(crate) struct ValRef<'a> {
 impl Value {
     fn as_ref(&self) -> ValRef<'_> {
         ValRef {
-            text: &self.text,
+            text: self.text(),
             typed: self.typed,
+        }
+    }
+
+    fn text(&self) -> &str {
+        match &self.text {
+            Text::Given(text) => text,
+            Text::Derived(cell, how) => cell.get_or_init(|| how.write(self.typed)),
+        }
+    }
+
+    /// A value whose text is written from `typed` only when read.
+    fn derived(how: Derive, typed: Typed) -> Value {
+        Value {
+            text: Text::Derived(std::sync::OnceLock::new(), how),
+            typed,
         }
     }
 }
@@ -388,8 +438,13 @@ impl RequestContext {
         text: impl Into<Cow<'static, str>>,
         typed: Typed,
     ) -> RequestContext {
-        let text = text.into();
+        let text = Text::Given(text.into());
         self.set_lower(Cow::Borrowed(lower), Entry::One(Value { text, typed }))
+    }
+
+    /// Sets one of the crate's keys to a value whose text is written only when read.
+    fn set_derived(self, lower: &'static str, how: Derive, typed: Typed) -> RequestContext {
+        self.set_lower(Cow::Borrowed(lower), Entry::One(Value::derived(how, typed)))
     }
 
     /// Sets a single-valued key whose lower-cased name is `lower` (no case folding per request).
@@ -403,7 +458,7 @@ impl RequestContext {
         self.set(
             name,
             Entry::One(Value {
-                text,
+                text: Text::Given(text),
                 typed: Typed::None,
             }),
         )
@@ -419,7 +474,7 @@ impl RequestContext {
         let values = values
             .into_iter()
             .map(|v| Value {
-                text: Cow::Owned(v.into()),
+                text: Text::Given(Cow::Owned(v.into())),
                 typed: Typed::None,
             })
             .collect();
@@ -429,7 +484,7 @@ impl RequestContext {
     /// Sets `aws:SourceIp`. An IPv4-mapped IPv6 address is recorded as the IPv4 address.
     pub fn with_source_ip(self, ip: IpAddr) -> RequestContext {
         let ip = ip.to_canonical();
-        self.set_typed("aws:sourceip", ip.to_string(), Typed::Ip(ip))
+        self.set_derived("aws:sourceip", Derive::Ip, Typed::Ip(ip))
     }
 
     /// Sets `aws:SecureTransport`.
@@ -443,23 +498,15 @@ impl RequestContext {
 
     /// Sets `aws:CurrentTime` (ISO-8601, UTC) and `aws:EpochTime` (seconds) from one instant.
     pub fn with_current_time(self, now: OffsetDateTime) -> RequestContext {
-        let nanos = now.unix_timestamp_nanos();
-        self.set_typed("aws:currenttime", format_time(now), Typed::Date(nanos))
-            .set_typed(
-                "aws:epochtime",
-                now.unix_timestamp().to_string(),
-                Typed::Date(nanos),
-            )
+        let nanos = Typed::Date(now.unix_timestamp_nanos());
+        self.set_derived("aws:currenttime", Derive::Iso8601, nanos)
+            .set_derived("aws:epochtime", Derive::EpochSeconds, nanos)
     }
 
     /// Sets `aws:TokenIssueTime` (temporary credentials only).
     pub fn with_token_issue_time(self, issued: OffsetDateTime) -> RequestContext {
-        let nanos = issued.unix_timestamp_nanos();
-        self.set_typed(
-            "aws:tokenissuetime",
-            format_time(issued),
-            Typed::Date(nanos),
-        )
+        let nanos = Typed::Date(issued.unix_timestamp_nanos());
+        self.set_derived("aws:tokenissuetime", Derive::Iso8601, nanos)
     }
 
     /// Sets `aws:MultiFactorAuthPresent` (temporary credentials only).

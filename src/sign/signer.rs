@@ -396,12 +396,31 @@ impl Signer {
 
     /// Signs in the `Authorization` header: sets `x-amz-date`, the session token and (if so
     /// configured) `x-amz-content-sha256`, then `Authorization`.
+    ///
+    /// # Errors
+    ///
+    /// [`SignErrorKind::InvalidUri`] when the query has `X-Amz-Algorithm` (the request would
+    /// carry two authentication mechanisms), [`SignErrorKind::InvalidHeaderValue`] for a key
+    /// id or token that cannot be a header value, [`SignErrorKind::NoHost`] without a host.
     pub fn sign(
         &self,
         parts: &mut Parts,
         payload: SignablePayload<'_>,
         time: SystemTime,
     ) -> Result<(), SignError> {
+        // `X-Amz-Algorithm` in the query makes a request presigned to a verifier, and an
+        // `Authorization` header beside it two mechanisms at once: refused, as S3 and API
+        // Gateway would refuse the result.
+        let query = parts.uri.query().unwrap_or_default();
+        if canonical::query_pairs(query)
+            .iter()
+            .any(|(k, _)| k == parse::X_AMZ_ALGORITHM)
+        {
+            return Err(err(
+                SignErrorKind::InvalidUri,
+                "the request's query has X-Amz-Algorithm: it would read as a presigned URL",
+            ));
+        }
         let amz_date = scope::format_amz_date(time);
         let date = amz_date.get(..8).unwrap_or_default().to_owned();
         let payload_hash = Self::payload_line(payload);
