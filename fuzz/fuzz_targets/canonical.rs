@@ -236,6 +236,13 @@ fuzz_target!(|input: Input| {
         if input.s3 && s3_semantics {
             return;
         }
+        // S3 reads a `Signature` query parameter as SigV2's presigned signature: beside an
+        // `Authorization` header that is two mechanisms (S3's rule, not a signing fault).
+        let sigv2 = form_urlencoded::parse(verify_parts.uri.query().unwrap_or_default().as_bytes())
+            .any(|(k, _)| k == "Signature");
+        if input.s3 && sigv2 && rejection.kind() == RejectionKind::MultipleAuthMechanisms {
+            return;
+        }
         panic!(
             "a request the signer signed ({how}) does not verify: {:?}\n{}\nrequest: {} {}\n{:?}",
             rejection.kind(),
