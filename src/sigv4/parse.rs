@@ -351,6 +351,9 @@ pub(crate) fn check_signed_headers(
 /// requests scoped to `sts` to its STS service). It reads the request with the verifier's own
 /// parser, so a router and the verifier never disagree about which credential a request
 /// carries; a request the parser refuses names no service. The verifier still checks the scope.
+/// It reads with the default (API Gateway) rules: the S3 profile's parser is stricter (it
+/// refuses `Authorization` components it does not know and requires `X-Amz-Expires`), so a
+/// request named here may still be refused by an S3 verifier as malformed.
 ///
 /// ```
 /// let request = http::Request::post("/")
