@@ -288,6 +288,13 @@ const PRESIGN_PARAMETERS: [&str; 7] = [
     parse::X_AMZ_SECURITY_TOKEN,
 ];
 
+/// Whether the request's query has one of `names` (decoded, as the verifier reads them).
+fn query_has_any(parts: &Parts, names: &[&str]) -> bool {
+    canonical::query_pairs(parts.uri.query().unwrap_or_default())
+        .iter()
+        .any(|(k, _)| names.contains(&&**k))
+}
+
 impl Signer {
     /// A signer for `region` and `service` with default settings.
     pub fn new(
@@ -411,11 +418,7 @@ impl Signer {
         // `X-Amz-Algorithm` in the query makes a request presigned to a verifier, and an
         // `Authorization` header beside it two mechanisms at once: refused, as S3 and API
         // Gateway would refuse the result.
-        let query = parts.uri.query().unwrap_or_default();
-        if canonical::query_pairs(query)
-            .iter()
-            .any(|(k, _)| k == parse::X_AMZ_ALGORITHM)
-        {
+        if query_has_any(parts, &[parse::X_AMZ_ALGORITHM]) {
             return Err(err(
                 SignErrorKind::InvalidUri,
                 "the request's query has X-Amz-Algorithm: it would read as a presigned URL",
@@ -509,11 +512,7 @@ impl Signer {
         }
         // A query that already carries presigning parameters would give the URL two of them,
         // read one way here and another by a verifier: refused.
-        let original = parts.uri.query().unwrap_or_default();
-        if canonical::query_pairs(original)
-            .iter()
-            .any(|(k, _)| PRESIGN_PARAMETERS.contains(&&**k))
-        {
+        if query_has_any(parts, &PRESIGN_PARAMETERS) {
             return Err(err(
                 SignErrorKind::InvalidUri,
                 "the request's query already has a presigning parameter (X-Amz-Signature, …)",
@@ -539,7 +538,7 @@ impl Signer {
         if let (Some(t), SessionTokenMode::Signed) = (&token, self.settings.session_token) {
             added.push((parse::X_AMZ_SECURITY_TOKEN, t.clone()));
         }
-        let mut query = original.to_owned();
+        let mut query = parts.uri.query().unwrap_or_default().to_owned();
         for (k, v) in &added {
             if !query.is_empty() {
                 query.push('&');
