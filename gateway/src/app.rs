@@ -319,9 +319,12 @@ impl Gateway {
 fn may_name_sts_or_iam(parts: &http::request::Parts) -> bool {
     match parts.headers.get(http::header::AUTHORIZATION) {
         Some(value) => {
-            let value = value.as_bytes();
-            let holds = |needle: &[u8]| value.windows(needle.len()).any(|w| w == needle);
-            holds(b"/sts") || holds(b"/iam")
+            // Every piece after a `/`, looked at once (not every window of the value).
+            value
+                .as_bytes()
+                .split(|&b| b == b'/')
+                .skip(1)
+                .any(|piece| piece.starts_with(b"sts") || piece.starts_with(b"iam"))
         }
         None => parts.uri.query().is_some(),
     }

@@ -200,8 +200,13 @@ impl<S: AsyncWrite> AsyncWrite for Tracked<S> {
         let polled = this.io.poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = polled {
             if n > 0 {
-                let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
-                note_write(this.sniff, this.activity, &slices, n);
+                if let Sniff::Http2 { .. } = this.sniff {
+                    let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
+                    note_write(this.sniff, this.activity, &slices, n);
+                } else {
+                    // HTTP/1 counts bytes, not frames: the slices are not looked at.
+                    note_write(this.sniff, this.activity, &[], n);
+                }
             }
         }
         polled

@@ -1,6 +1,8 @@
 //! Behind the signature and the policy: answer with the caller's identity, or stream the
 //! request to the upstream with the verified identity in headers.
 
+mod pool;
+
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -63,7 +65,7 @@ pub(crate) enum Upstream {
 }
 
 pub(crate) struct Proxy {
-    client: Client<HttpsConnector<HttpConnector>, RequestBody<Incoming>>,
+    transport: Transport,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
@@ -71,6 +73,14 @@ pub(crate) struct Proxy {
     host: Option<HeaderValue>,
     underscore_headers: UnderscoreHeaders,
     protocol: UpstreamProtocol,
+}
+
+/// How requests reach the upstream.
+enum Transport {
+    /// HTTP/1.1: the gateway's own pool of keep-alive connections.
+    Http1(Arc<pool::Http1Pool<RequestBody<Incoming>>>),
+    /// HTTP/2: hyper-util's client (one multiplexed connection).
+    Http2(Box<Client<HttpsConnector<HttpConnector>, RequestBody<Incoming>>>),
 }
 
 impl Upstream {
@@ -100,16 +110,28 @@ impl Upstream {
             connector.https_or_http()
         };
         let protocol = settings.upstream_protocol;
-        let mut client = Client::builder(TokioExecutor::new());
-        let connector = match protocol {
+        let transport = match protocol {
             UpstreamProtocol::Http2 => {
+                let mut client = Client::builder(TokioExecutor::new());
                 client.http2_only(true);
-                connector.enable_http2().wrap_connector(http)
+                Transport::Http2(Box::new(
+                    client.build(connector.enable_http2().wrap_connector(http)),
+                ))
             }
-            _ => connector.enable_http1().wrap_connector(http),
+            _ => {
+                let target = Uri::builder()
+                    .scheme(scheme.clone())
+                    .authority(authority.clone())
+                    .path_and_query("/")
+                    .build()?;
+                Transport::Http1(pool::Http1Pool::new(
+                    connector.enable_http1().wrap_connector(http),
+                    target,
+                ))
+            }
         };
         Ok(Self::Proxy(Arc::new(Proxy {
-            client: client.build(connector),
+            transport,
             scheme,
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
@@ -215,13 +237,18 @@ impl Proxy {
             }
             _ => http::uri::PathAndQuery::try_from(format!("{}{path}", self.base_path)),
         };
-        let uri = path_and_query.map_err(http::Error::from).and_then(|pq| {
-            Uri::builder()
-                .scheme(self.scheme.clone())
-                .authority(self.authority.clone())
-                .path_and_query(pq)
-                .build()
-        });
+        // HTTP/1.1 sends the origin form (what hyper writes as the request target); hyper-util's
+        // HTTP/2 client wants the absolute form (`:scheme` and `:authority`).
+        let uri = path_and_query
+            .map_err(http::Error::from)
+            .and_then(|pq| match self.transport {
+                Transport::Http1(_) => Ok(Uri::from(pq)),
+                Transport::Http2(_) => Uri::builder()
+                    .scheme(self.scheme.clone())
+                    .authority(self.authority.clone())
+                    .path_and_query(pq)
+                    .build(),
+            });
         let Ok(uri) = uri else {
             return bad_gateway(StatusCode::BAD_GATEWAY, "Bad Gateway: invalid upstream URI");
         };
@@ -247,15 +274,20 @@ impl Proxy {
                     .next()
                     .is_some_and(|t| t.trim().eq_ignore_ascii_case("trailers"))
             });
-        strip_hop_by_hop(&mut parts.headers);
+        // Hop-by-hop fields, the caller's credentials, identity look-alikes and (by default)
+        // names with `_`: found in one look at the names.
+        let drop_underscores = self.underscore_headers == UnderscoreHeaders::Drop;
+        strip_headers(&mut parts.headers, |name| {
+            name == AUTHORIZATION || name == X_AMZ_SECURITY_TOKEN || {
+                let name = name.as_str();
+                is_identity_lookalike(name) || (drop_underscores && name.contains('_'))
+            }
+        });
         if te_trailers {
             parts
                 .headers
                 .insert(TE, HeaderValue::from_static("trailers"));
         }
-        parts.headers.remove(AUTHORIZATION);
-        parts.headers.remove(X_AMZ_SECURITY_TOKEN);
-        strip_untrusted(&mut parts.headers, self.underscore_headers);
         let identity = [
             (PRINCIPAL_ARN, principal.arn()),
             (ACCOUNT, principal.account()),
@@ -314,11 +346,23 @@ impl Proxy {
         };
         let request = http::Request::from_parts(parts, body);
 
-        match tokio::time::timeout(UPSTREAM_TIMEOUT, self.client.request(request)).await {
-            Ok(Ok(response)) => {
-                let (mut parts, body) = response.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, body.map_err(BoxError::from).boxed())
+        let answer = async {
+            match &self.transport {
+                Transport::Http1(pool) => pool
+                    .send(request)
+                    .await
+                    .map(|r| r.map(|b| b.map_err(BoxError::from).boxed())),
+                Transport::Http2(client) => client
+                    .request(request)
+                    .await
+                    .map(|r| r.map(|b| b.map_err(BoxError::from).boxed()))
+                    .map_err(BoxError::from),
+            }
+        };
+        match tokio::time::timeout(UPSTREAM_TIMEOUT, answer).await {
+            Ok(Ok(mut response)) => {
+                strip_headers(response.headers_mut(), |_| false);
+                response
             }
             Ok(Err(e)) => {
                 tracing::warn!(upstream = %self.authority, error = %e, "upstream request failed");
@@ -347,23 +391,6 @@ fn is_identity_lookalike(name: &str) -> bool {
             .bytes()
             .zip(IDENTITY_PREFIX.bytes())
             .all(|(a, b)| a == b || (a == b'_' && b == b'-'))
-}
-
-/// Removes the caller's identity look-alikes, and every header whose name holds `_` unless
-/// those are forwarded.
-fn strip_untrusted(headers: &mut HeaderMap, underscores: UnderscoreHeaders) {
-    let untrusted: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| {
-            let name = k.as_str();
-            is_identity_lookalike(name)
-                || (underscores == UnderscoreHeaders::Drop && name.contains('_'))
-        })
-        .cloned()
-        .collect();
-    for name in untrusted {
-        headers.remove(name);
-    }
 }
 
 /// The presigned-URL parameters, removed from the query the upstream receives.
@@ -398,7 +425,10 @@ fn without_presign_params(query: &str) -> Cow<'_, str> {
     Cow::Owned(kept.join("&"))
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes the hop-by-hop fields (RFC 9110 §7.6.1: the fixed list and the names `Connection`
+/// lists) and the fields `also` picks, in one pass over the names; the names to remove are
+/// kept on the stack when they are a few.
+fn strip_headers(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
     let listed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -406,10 +436,19 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in listed {
-        headers.remove(name);
+    let mut few: [Option<HeaderName>; 8] = Default::default();
+    let mut more = Vec::new();
+    let mut found = 0;
+    for name in headers.keys() {
+        if HOP_BY_HOP.contains(name) || listed.contains(name) || also(name) {
+            match few.get_mut(found) {
+                Some(slot) => *slot = Some(name.clone()),
+                None => more.push(name.clone()),
+            }
+            found += 1;
+        }
     }
-    for name in &HOP_BY_HOP {
+    for name in few.into_iter().flatten().chain(more) {
         headers.remove(name);
     }
 }
