@@ -114,6 +114,40 @@ struct Inner {
     tags: BTreeMap<String, String>,
     session: Option<SessionInfo>,
     access_key_id: String,
+    /// The policy engine's view of this principal, built on first use.
+    #[cfg(feature = "iam")]
+    caller: CallerCache,
+}
+
+/// The [`Caller`](crate::iam::Caller) built from a principal, kept with it. Not part of the
+/// principal's value: equal principals are equal whatever their caches hold, and a changed
+/// principal starts with an empty one.
+#[cfg(feature = "iam")]
+#[derive(Default)]
+struct CallerCache(std::sync::OnceLock<Result<crate::iam::Caller, crate::iam::CallerError>>);
+
+#[cfg(feature = "iam")]
+impl Clone for CallerCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+#[cfg(feature = "iam")]
+impl PartialEq for CallerCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "iam")]
+impl Eq for CallerCache {}
+
+#[cfg(feature = "iam")]
+impl fmt::Debug for CallerCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallerCache")
+    }
 }
 
 impl fmt::Debug for Principal {
@@ -153,6 +187,8 @@ impl Principal {
                 tags: BTreeMap::new(),
                 session: None,
                 access_key_id: String::new(),
+                #[cfg(feature = "iam")]
+                caller: CallerCache::default(),
             }),
         }
     }
@@ -188,22 +224,42 @@ impl Principal {
                 tags: BTreeMap::new(),
                 session: Some(session),
                 access_key_id: String::new(),
+                #[cfg(feature = "iam")]
+                caller: CallerCache::default(),
             }),
         }
     }
 
     /// Adds a tag (`aws:PrincipalTag/KEY`).
     pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.inner)
-            .tags
-            .insert(key.into(), value.into());
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.tags.insert(key.into(), value.into());
+        #[cfg(feature = "iam")]
+        {
+            inner.caller = CallerCache::default();
+        }
         self
     }
 
     /// Sets the access key id the caller signed with (the verifier does this).
     pub fn with_access_key_id(mut self, access_key_id: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.inner).access_key_id = access_key_id.into();
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.access_key_id = access_key_id.into();
+        #[cfg(feature = "iam")]
+        {
+            inner.caller = CallerCache::default();
+        }
         self
+    }
+
+    /// The policy engine's caller for this principal: built by `build` the first time, then
+    /// shared (a reference-count bump).
+    #[cfg(feature = "iam")]
+    pub(crate) fn caller(
+        &self,
+        build: impl FnOnce() -> Result<crate::iam::Caller, crate::iam::CallerError>,
+    ) -> Result<crate::iam::Caller, crate::iam::CallerError> {
+        self.inner.caller.0.get_or_init(build).clone()
     }
 
     /// The caller's ARN: the user ARN, or the session ARN for temporary credentials.
@@ -280,5 +336,34 @@ mod tests {
         assert_eq!(p.user_id(), "AROAEXAMPLEROLEID0001:s1");
         assert_eq!(p.account(), "123456789012");
         assert_eq!(p.username(), None);
+    }
+
+    /// The caller kept with a principal is built once, shared by its clones, not part of its
+    /// value, and rebuilt after a change.
+    #[cfg(feature = "iam")]
+    #[test]
+    fn the_kept_caller_follows_the_principal() {
+        use crate::iam::Caller;
+        let alice = Principal::user("arn:aws:iam::123456789012:user/alice", "AIDAALICE")
+            .with_tag("team", "red");
+        let first = Caller::try_from(&alice).unwrap();
+        assert_eq!(first.tag("team"), Some("red"));
+        let shared = alice.clone();
+        assert!(Arc::ptr_eq(
+            &first.inner_for_tests(),
+            &Caller::try_from(&shared).unwrap().inner_for_tests()
+        ));
+        // Equal to a principal whose caller was never built.
+        let fresh = Principal::user("arn:aws:iam::123456789012:user/alice", "AIDAALICE")
+            .with_tag("team", "red");
+        assert_eq!(alice, fresh);
+        // A changed principal gets a new caller, also when nothing else holds it (changed in
+        // place, its kept caller dropped).
+        drop(shared);
+        drop(fresh);
+        let retagged = alice.with_tag("team", "blue");
+        let again = Caller::try_from(&retagged).unwrap();
+        assert_eq!(again.tag("team"), Some("blue"));
+        assert_eq!(first.tag("team"), Some("red"));
     }
 }

@@ -166,6 +166,6 @@ fn a_proxied_request_costs_the_gateway_a_bounded_number_of_allocations() {
 
 /// The gateway's allocations per proxied request, measured then rounded up (see the README's
 /// benchmark section for the figure and what the allocations are).
-const PROXY_BOUND: f64 = 43.0;
+const PROXY_BOUND: f64 = 35.0;
 /// Allocations per request in echo mode, the client's included.
-const ECHO_BOUND: f64 = 41.0;
+const ECHO_BOUND: f64 = 32.0;

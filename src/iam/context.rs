@@ -34,8 +34,16 @@ fn caller_error(what: &'static str) -> CallerError {
 /// Built with [`Caller::user`], [`Caller::assumed_role`] or [`Caller::root`]; tags are added with
 /// [`Caller::with_tag`] (a later tag with the same key, compared case-insensitively, replaces the earlier one, so
 /// session tags added after the role's tags override them).
+///
+/// Cheap to clone (one `Arc`): a verified principal keeps the caller built from it, so an
+/// authorizer asks for it per request without copying its strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    inner: Arc<CallerInner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CallerInner {
     arn: String,
     account: String,
     principal_type: PrincipalType,
@@ -65,7 +73,21 @@ pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+impl From<CallerInner> for Caller {
+    fn from(inner: CallerInner) -> Self {
+        Caller {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
 impl Caller {
+    /// The shared inner value (to test that callers are shared, not copied).
+    #[cfg(test)]
+    pub(crate) fn inner_for_tests(&self) -> Arc<impl Sized> {
+        self.inner.clone()
+    }
+
     /// An IAM user from its ARN (`arn:aws:iam::123456789012:user/PATH/NAME`) and unique id (`AIDA…`).
     ///
     /// The account and `aws:username` (the last path segment) are taken from the ARN.
@@ -85,7 +107,7 @@ impl Caller {
             return Err(invalid());
         }
         let (account, username) = (account.to_owned(), name.to_owned());
-        Ok(Caller {
+        Ok(Caller::from(CallerInner {
             arn,
             account,
             principal_type: PrincipalType::User,
@@ -93,7 +115,7 @@ impl Caller {
             user_id: user_id.into(),
             username: Some(username),
             tags: Vec::new(),
-        })
+        }))
     }
 
     /// A session of a role: the role's full ARN (with its path), the session name and the role's unique id
@@ -125,7 +147,7 @@ impl Caller {
         }
         let arn = format!("arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}");
         let role_unique_id = role_unique_id.into();
-        Ok(Caller {
+        Ok(Caller::from(CallerInner {
             arn,
             account: account.to_owned(),
             principal_type: PrincipalType::AssumedRole,
@@ -133,7 +155,7 @@ impl Caller {
             role_arn: Some(role_arn),
             username: None,
             tags: Vec::new(),
-        })
+        }))
     }
 
     /// The root user of a twelve-digit account: ARN `arn:aws:iam::ACCOUNT:root`, `aws:userid` the account id.
@@ -141,7 +163,7 @@ impl Caller {
         if !is_account_id(account) {
             return Err(caller_error("invalid account id"));
         }
-        Ok(Caller {
+        Ok(Caller::from(CallerInner {
             arn: format!("arn:aws:iam::{account}:root"),
             account: account.to_owned(),
             principal_type: PrincipalType::Account,
@@ -149,51 +171,55 @@ impl Caller {
             user_id: account.to_owned(),
             username: None,
             tags: Vec::new(),
-        })
+        }))
     }
 
     /// Adds a principal tag (`aws:PrincipalTag/KEY`), replacing one with the same key in any case.
     pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Caller {
         let key = key.into();
         let lower = key.to_lowercase();
-        self.tags.retain(|(k, _, _)| *k != lower);
-        self.tags.push((lower, key, value.into()));
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.tags.retain(|(k, _, _)| *k != lower);
+        inner.tags.push((lower, key, value.into()));
         self
     }
 
     /// The caller's ARN: the user ARN, the session ARN, or the root ARN. This is the ARN of denial messages.
     pub fn arn(&self) -> &str {
-        &self.arn
+        &self.inner.arn
     }
 
     /// The caller's twelve-digit account id.
     pub fn account(&self) -> &str {
-        &self.account
+        &self.inner.account
     }
 
     /// The kind of principal.
     pub fn principal_type(&self) -> PrincipalType {
-        self.principal_type
+        self.inner.principal_type
     }
 
     /// For a role session, the role's full ARN (with path); `None` otherwise.
     pub fn role_arn(&self) -> Option<&str> {
-        self.role_arn.as_deref()
+        self.inner.role_arn.as_deref()
     }
 
     /// The value of `aws:userid` (`AIDA…` for a user, `AROA…:SESSION` for a session, the account for root).
     pub fn user_id(&self) -> &str {
-        &self.user_id
+        &self.inner.user_id
     }
 
     /// The value of `aws:username` (users only).
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.inner.username.as_deref()
     }
 
     /// The principal tags as (key, value), keys as first given.
     pub fn tags(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.tags.iter().map(|(_, k, v)| (k.as_str(), v.as_str()))
+        self.inner
+            .tags
+            .iter()
+            .map(|(_, k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The value of a principal tag, looked up case-insensitively.
@@ -203,7 +229,8 @@ impl Caller {
     }
 
     fn tag_lower(&self, lower: &str) -> Option<&str> {
-        self.tags
+        self.inner
+            .tags
             .iter()
             .find(|(k, _, _)| k == lower)
             .map(|(_, _, v)| v.as_str())
@@ -211,7 +238,7 @@ impl Caller {
 
     /// The value of `aws:PrincipalArn`: the role ARN for a session, the caller's ARN otherwise.
     pub fn principal_arn(&self) -> &str {
-        self.role_arn.as_deref().unwrap_or(&self.arn)
+        self.inner.role_arn.as_deref().unwrap_or(&self.inner.arn)
     }
 }
 
@@ -564,14 +591,14 @@ impl RequestContext {
                 typed: Typed::None,
             }))
         }
-        let c = &self.caller;
+        let c = &*self.caller.inner;
         match key {
-            KeyId::PrincipalArn => one(c.principal_arn()),
+            KeyId::PrincipalArn => one(self.caller.principal_arn()),
             KeyId::PrincipalAccount => one(&c.account),
             KeyId::PrincipalType => one(c.principal_type.as_str()),
             KeyId::UserId => one(&c.user_id),
             KeyId::Username => c.username.as_deref().and_then(one),
-            KeyId::PrincipalTag(tag) => c.tag_lower(tag).and_then(one),
+            KeyId::PrincipalTag(tag) => self.caller.tag_lower(tag).and_then(one),
             KeyId::Other(name) => {
                 let entry = self
                     .keys
@@ -615,19 +642,24 @@ impl TryFrom<&crate::Principal> for Caller {
     type Error = CallerError;
 
     fn try_from(principal: &crate::Principal) -> Result<Self, CallerError> {
-        use crate::PrincipalType as P;
-        let mut caller = match (principal.principal_type(), principal.session()) {
-            (P::AssumedRole, Some(s)) => {
-                Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
-            }
-            (P::Account, _) => Caller::root(principal.account())?,
-            _ => Caller::user(principal.arn(), principal.user_id())?,
-        };
-        for (k, v) in principal.tags() {
-            caller = caller.with_tag(k.clone(), v.clone());
-        }
-        Ok(caller)
+        principal.caller(|| caller_of(principal))
     }
+}
+
+/// Builds the caller of `principal` (kept with the principal by [`Caller::try_from`]).
+fn caller_of(principal: &crate::Principal) -> Result<Caller, CallerError> {
+    use crate::PrincipalType as P;
+    let mut caller = match (principal.principal_type(), principal.session()) {
+        (P::AssumedRole, Some(s)) => {
+            Caller::assumed_role(s.role_arn.clone(), &s.session_name, s.role_id.clone())?
+        }
+        (P::Account, _) => Caller::root(principal.account())?,
+        _ => Caller::user(principal.arn(), principal.user_id())?,
+    };
+    for (k, v) in principal.tags() {
+        caller = caller.with_tag(k.clone(), v.clone());
+    }
+    Ok(caller)
 }
 
 #[cfg(test)]
