@@ -219,7 +219,7 @@ impl Gateway {
         hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let gateway = gateway.clone();
             request.extensions_mut().insert(connection);
-            async move { Ok(gateway.handle(request, connection).await) }
+            gateway.handle(request, connection)
         })
     }
 
@@ -227,13 +227,32 @@ impl Gateway {
         self,
         request: Request<Incoming>,
         connection: ConnectionInfo,
-    ) -> Response<GatewayBody> {
+    ) -> Result<Response<GatewayBody>, Infallible> {
         let started = Instant::now();
+        let stack = self.current();
+        // Decided before the first await, so that the future keeps only what the answer needs
+        // (it is moved into hyper's dispatcher whole: its size is paid per request).
+        let (to, routing, request) = self.route(&stack, request);
+        let response = match to {
+            To::Healthz => healthz_response(),
+            To::Sts(sts) => Box::pin(call(sts, request))
+                .await
+                .map(|b| b.map_err(|e| match e {}).boxed()),
+            To::Iam(iam) => Box::pin(call(iam, request))
+                .await
+                .map(|b| b.map_err(|e| match e {}).boxed()),
+            To::Api => call(stack.api.clone(), request).await.map(BodyExt::boxed),
+        };
+        self.account(&stack, routing, &response, started, connection);
+        Ok(response)
+    }
+
+    /// Where a request goes, and what its access-log line and key-use record need of it.
+    fn route(&self, stack: &Stack, request: Request<Incoming>) -> (To, Routing, Request<Incoming>) {
         // What the access log needs of the request, kept only when the log is on (the URI's
         // clone shares its bytes).
         let logged = tracing::enabled!(tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().clone()));
-        let stack = self.current();
         let healthz = stack.healthz && request.uri().path() == "/healthz";
         let (parts, body) = request.into_parts();
         // The credential scope's service routes to STS and IAM, and names the key use a
@@ -255,30 +274,34 @@ impl Gateway {
                     .uri
                     .query()
                     .is_some_and(|q| q.split('&').any(|p| p == "Version=2010-05-08")));
-        let request = Request::from_parts(parts, body);
-        let (route, response) = match (&stack.sts, &stack.iam) {
-            _ if healthz => ("healthz", healthz_response()),
-            (Some(sts), _) if to_sts => (
-                "sts",
-                call(sts.clone(), request)
-                    .await
-                    .map(|b| b.map_err(|e| match e {}).boxed()),
-            ),
-            (_, Some(iam)) if to_iam => (
-                "iam",
-                call(iam.clone(), request)
-                    .await
-                    .map(|b| b.map_err(|e| match e {}).boxed()),
-            ),
-            _ => (
-                "api",
-                call(stack.api.clone(), request).await.map(BodyExt::boxed),
-            ),
+        let to = match (&stack.sts, &stack.iam) {
+            _ if healthz => To::Healthz,
+            (Some(sts), _) if to_sts => To::Sts(sts.clone()),
+            (_, Some(iam)) if to_iam => To::Iam(iam.clone()),
+            _ => To::Api,
         };
+        let routing = Routing {
+            route: to.name(),
+            logged,
+            service,
+        };
+        (to, routing, Request::from_parts(parts, body))
+    }
+
+    /// The request's metrics, key-use record and access-log line.
+    fn account(
+        &self,
+        stack: &Stack,
+        routing: Routing,
+        response: &Response<GatewayBody>,
+        started: Instant,
+        connection: ConnectionInfo,
+    ) {
+        let route = routing.route;
         let elapsed = started.elapsed();
         let status = response.status();
         let principal = response.extensions().get::<Principal>();
-        if let (Some(db), Some(service), Some(p)) = (&self.db, &service, principal) {
+        if let (Some(db), Some(service), Some(p)) = (&self.db, &routing.service, principal) {
             if p.session().is_none() && !p.access_key_id().is_empty() {
                 db.record_key_use(p.access_key_id(), service, &stack.region);
             }
@@ -292,7 +315,7 @@ impl Gateway {
             (_, None) => ("allow", ""),
         };
         self.metrics.record(route, decision, kind, elapsed);
-        if let Some((method, uri)) = logged {
+        if let Some((method, uri)) = routing.logged {
             let principal = principal.or_else(|| rejection.and_then(Rejection::principal));
             tracing::info!(
                 route,
@@ -307,8 +330,37 @@ impl Gateway {
                 "request"
             );
         }
-        response
     }
+}
+
+/// Where [`Gateway::route`] sends a request.
+enum To {
+    Healthz,
+    Sts(StsService),
+    Iam(IamApiService),
+    Api,
+}
+
+impl To {
+    /// The `route` label of metrics and access log.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Healthz => "healthz",
+            Self::Sts(_) => "sts",
+            Self::Iam(_) => "iam",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// A request's route, and what is kept of it for the access log and the key-use record.
+struct Routing {
+    /// The `route` label.
+    route: &'static str,
+    /// Method and URI, when the access log is on.
+    logged: Option<(http::Method, http::Uri)>,
+    /// The credential scope's service, when it was read.
+    service: Option<String>,
 }
 
 /// Whether the request's credential could name the service `sts` or `iam`: when it is
