@@ -223,28 +223,57 @@ impl Gateway {
         })
     }
 
-    async fn handle(
+    /// Routes and starts `request` at once (the API's signature and policy are checked here
+    /// when the key provider and the policy answer at once); the future returned waits for the
+    /// answer and accounts for it. It is moved into hyper's dispatcher whole, so it holds only
+    /// what the answer needs.
+    fn handle(
         self,
         request: Request<Incoming>,
         connection: ConnectionInfo,
-    ) -> Result<Response<GatewayBody>, Infallible> {
+    ) -> impl Future<Output = Result<Response<GatewayBody>, Infallible>> + Send {
         let started = Instant::now();
         let stack = self.current();
-        // Decided before the first await, so that the future keeps only what the answer needs
-        // (it is moved into hyper's dispatcher whole: its size is paid per request).
         let (to, routing, request) = self.route(&stack, request);
-        let response = match to {
-            To::Healthz => healthz_response(),
-            To::Sts(sts) => Box::pin(call(sts, request))
-                .await
-                .map(|b| b.map_err(|e| match e {}).boxed()),
-            To::Iam(iam) => Box::pin(call(iam, request))
-                .await
-                .map(|b| b.map_err(|e| match e {}).boxed()),
-            To::Api => call(stack.api.clone(), request).await.map(BodyExt::boxed),
+        let pending = match to {
+            To::Healthz => Pending::Ready {
+                response: Some(healthz_response()),
+            },
+            To::Sts(sts) => Pending::Boxed {
+                future: Box::pin(async move {
+                    call(sts, request)
+                        .await
+                        .map(|b| b.map_err(|e| match e {}).boxed())
+                }),
+            },
+            To::Iam(iam) => Pending::Boxed {
+                future: Box::pin(async move {
+                    call(iam, request)
+                        .await
+                        .map(|b| b.map_err(|e| match e {}).boxed())
+                }),
+            },
+            To::Api => {
+                let mut api = stack.api.clone();
+                // The upstream is always ready, and so the layer over it.
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                match api.poll_ready(&mut cx) {
+                    Poll::Ready(Ok(())) => Pending::Api {
+                        future: api.call(request),
+                    },
+                    _ => Pending::Boxed {
+                        future: Box::pin(
+                            async move { call(api, request).await.map(BodyExt::boxed) },
+                        ),
+                    },
+                }
+            }
         };
-        self.account(&stack, routing, &response, started, connection);
-        Ok(response)
+        async move {
+            let response = pending.await;
+            self.account(&stack, routing, &response, started, connection);
+            Ok(response)
+        }
     }
 
     /// Where a request goes, and what its access-log line and key-use record need of it.
@@ -329,6 +358,35 @@ impl Gateway {
                 latency_ms = elapsed.as_secs_f64() * 1000.0,
                 "request"
             );
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A started request's answer.
+    #[project = PendingProj]
+    enum Pending {
+        Ready { response: Option<Response<GatewayBody>> },
+        Api { #[pin] future: <VerifySigV4<Upstream> as Service<Request<Incoming>>>::Future },
+        Boxed { future: BoxFuture<Response<GatewayBody>> },
+    }
+}
+
+impl Future for Pending {
+    type Output = Response<GatewayBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<GatewayBody>> {
+        match self.project() {
+            PendingProj::Ready { response } => match response.take() {
+                Some(r) => Poll::Ready(r),
+                None => Poll::Pending,
+            },
+            PendingProj::Api { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(response.map(BodyExt::boxed)),
+                Poll::Ready(Err(e)) => match e {},
+                Poll::Pending => Poll::Pending,
+            },
+            PendingProj::Boxed { future } => future.as_mut().poll(cx),
         }
     }
 }
