@@ -255,7 +255,11 @@ impl IamAuthorizer {
             }
             ctx = ctx.with_multi_factor_auth_present(false);
         }
-        for (key, header) in [("aws:referer", "referer"), ("aws:useragent", "user-agent")] {
+        // Header names as constants: a name given as text is parsed at every look-up.
+        for (key, header) in [
+            ("aws:referer", http::header::REFERER),
+            ("aws:useragent", http::header::USER_AGENT),
+        ] {
             if let Some(v) = request
                 .parts()
                 .headers
