@@ -9,6 +9,9 @@ use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
+use crate::sigv4::parse::{
+    X_AMZ_CONTENT_SHA256_HEADER, X_AMZ_DATE_HEADER, X_AMZ_SECURITY_TOKEN_HEADER,
+};
 use crate::sigv4::settings::{PathNormalization, PercentEncoding};
 
 /// Bytes SigV4 leaves unencoded: `A-Z a-z 0-9 - . _ ~`.
@@ -471,7 +474,14 @@ impl CanonicalRequest<'_> {
                     write_header_value(sink, host.as_bytes());
                 }
             } else {
-                for (i, value) in self.headers.get_all(name).iter().enumerate() {
+                // The usual signed names as constants: a name given as text is parsed first.
+                let values = match name {
+                    "x-amz-date" => self.headers.get_all(&X_AMZ_DATE_HEADER),
+                    "x-amz-content-sha256" => self.headers.get_all(&X_AMZ_CONTENT_SHA256_HEADER),
+                    "x-amz-security-token" => self.headers.get_all(&X_AMZ_SECURITY_TOKEN_HEADER),
+                    _ => self.headers.get_all(name),
+                };
+                for (i, value) in values.iter().enumerate() {
                     if i > 0 {
                         sink.put(b",");
                     }

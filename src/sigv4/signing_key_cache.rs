@@ -1,7 +1,7 @@
 //! A bounded cache of derived signing keys, so a request costs one HMAC, not five.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use std::collections::hash_map::RandomState;
@@ -18,10 +18,32 @@ struct Entry {
     key: SigningKey,
 }
 
+/// The map's slots are already hashes (of the access key id and the scope, with a random key):
+/// they are used as they are rather than hashed a second time.
+#[derive(Default)]
+struct SlotHasher(u64);
+
+impl Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` slots are hashed; anything else is folded in (never reached).
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, slot: u64) {
+        self.0 = slot;
+    }
+}
+
 pub(crate) struct KeyCache {
     capacity: usize,
     hasher: RandomState,
-    entries: Mutex<HashMap<u64, Entry>>,
+    entries: Mutex<HashMap<u64, Entry, BuildHasherDefault<SlotHasher>>>,
 }
 
 impl KeyCache {
@@ -29,7 +51,7 @@ impl KeyCache {
         Self {
             capacity,
             hasher: RandomState::new(),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
         }
     }
 
