@@ -288,13 +288,6 @@ const PRESIGN_PARAMETERS: [&str; 7] = [
     parse::X_AMZ_SECURITY_TOKEN,
 ];
 
-/// Whether the request's query has one of `names` (decoded, as the verifier reads them).
-fn query_has_any(parts: &Parts, names: &[&str]) -> bool {
-    canonical::query_pairs(parts.uri.query().unwrap_or_default())
-        .iter()
-        .any(|(k, _)| names.contains(&&**k))
-}
-
 impl Signer {
     /// A signer for `region` and `service` with default settings.
     pub fn new(
@@ -415,10 +408,12 @@ impl Signer {
         payload: SignablePayload<'_>,
         time: SystemTime,
     ) -> Result<(), SignError> {
+        // The query's pairs, decoded as the verifier reads them: looked at here, then signed.
+        let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         // `X-Amz-Algorithm` in the query makes a request presigned to a verifier, and an
         // `Authorization` header beside it two mechanisms at once: refused, as S3 and API
         // Gateway would refuse the result.
-        if query_has_any(parts, &[parse::X_AMZ_ALGORITHM]) {
+        if pairs.iter().any(|(k, _)| k == parse::X_AMZ_ALGORITHM) {
             return Err(err(
                 SignErrorKind::InvalidUri,
                 "the request's query has X-Amz-Algorithm: it would read as a presigned URL",
@@ -453,7 +448,6 @@ impl Signer {
             );
         }
         let signed_headers = self.signed_header_names(parts, false);
-        let mut pairs = canonical::query_pairs(parts.uri.query().unwrap_or_default());
         canonical::sort_pairs(&mut pairs);
         let host =
             host_of(parts).ok_or_else(|| err(SignErrorKind::NoHost, "request has no host"))?;
@@ -512,7 +506,11 @@ impl Signer {
         }
         // A query that already carries presigning parameters would give the URL two of them,
         // read one way here and another by a verifier: refused.
-        if query_has_any(parts, &PRESIGN_PARAMETERS) {
+        let original = parts.uri.query().unwrap_or_default();
+        if canonical::query_pairs(original)
+            .iter()
+            .any(|(k, _)| PRESIGN_PARAMETERS.contains(&&**k))
+        {
             return Err(err(
                 SignErrorKind::InvalidUri,
                 "the request's query already has a presigning parameter (X-Amz-Signature, …)",
@@ -538,7 +536,7 @@ impl Signer {
         if let (Some(t), SessionTokenMode::Signed) = (&token, self.settings.session_token) {
             added.push((parse::X_AMZ_SECURITY_TOKEN, t.clone()));
         }
-        let mut query = parts.uri.query().unwrap_or_default().to_owned();
+        let mut query = original.to_owned();
         for (k, v) in &added {
             if !query.is_empty() {
                 query.push('&');

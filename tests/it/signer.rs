@@ -292,6 +292,25 @@ fn requests_without_a_host_header_round_trip() {
     }
 }
 
+/// `GET https://example.com/?QUERY`, as parts.
+fn get_with_query(query: &str) -> http::request::Parts {
+    http::Request::get(format!("https://example.com/?{query}"))
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0
+}
+
+/// `refused` is the signer's `InvalidUri` with exactly `message`.
+fn assert_invalid_uri(refused: &tower_sigv4::SignError, message: &str, query: &str) {
+    assert_eq!(
+        refused.kind(),
+        tower_sigv4::SignErrorKind::InvalidUri,
+        "{query}"
+    );
+    assert_eq!(refused.to_string(), message, "{query}");
+}
+
 /// Found by the `canonical` fuzz target: a query that already had `X-Amz-Signature` (without
 /// a value) was presigned into a URL with two signatures, which the verifier then refused as
 /// a request with no signature. The signer refuses such a query instead.
@@ -310,10 +329,7 @@ fn presigning_refuses_a_query_that_already_has_presigning_parameters() {
         // Decoded before it is compared, as the verifier reads it.
         "X-Amz-%53ignature=00",
     ] {
-        let (parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
-            .body(())
-            .unwrap()
-            .into_parts();
+        let parts = get_with_query(query);
         let refused = signer
             .presign(
                 &parts,
@@ -322,15 +338,10 @@ fn presigning_refuses_a_query_that_already_has_presigning_parameters() {
                 vector_now(),
             )
             .unwrap_err();
-        assert_eq!(
-            refused.kind(),
-            tower_sigv4::SignErrorKind::InvalidUri,
-            "{query}"
-        );
-        assert_eq!(
-            refused.to_string(),
+        assert_invalid_uri(
+            &refused,
             "the request's query already has a presigning parameter (X-Amz-Signature, …)",
-            "{query}"
+            query,
         );
     }
     // Names that only look alike are data, and sign.
@@ -339,10 +350,7 @@ fn presigning_refuses_a_query_that_already_has_presigning_parameters() {
         "X-Amz-Signatures=1",
         "My-X-Amz-Date=1",
     ] {
-        let (parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
-            .body(())
-            .unwrap()
-            .into_parts();
+        let parts = get_with_query(query);
         let url = signer
             .presign(
                 &parts,
@@ -372,21 +380,14 @@ fn header_signing_refuses_a_query_with_x_amz_algorithm() {
         "a=1&X-Amz-Algorithm=AWS4-HMAC-SHA256",
         "X-Amz-%41lgorithm=x",
     ] {
-        let (mut parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
-            .body(())
-            .unwrap()
-            .into_parts();
+        let mut parts = get_with_query(query);
         let refused = signer
             .sign(&mut parts, SignablePayload::Bytes(b""), vector_now())
             .unwrap_err();
-        assert_eq!(
-            refused.kind(),
-            tower_sigv4::SignErrorKind::InvalidUri,
-            "{query}"
-        );
-        assert_eq!(
-            refused.to_string(),
-            "the request's query has X-Amz-Algorithm: it would read as a presigned URL"
+        assert_invalid_uri(
+            &refused,
+            "the request's query has X-Amz-Algorithm: it would read as a presigned URL",
+            query,
         );
         assert!(parts.headers.get("authorization").is_none());
     }
@@ -398,10 +399,7 @@ fn header_signing_refuses_a_query_with_x_amz_algorithm() {
         "x-amz-algorithm=1",
         "X-Amz-Credential=x",
     ] {
-        let (mut parts, ()) = http::Request::get(format!("https://example.com/?{query}"))
-            .body(())
-            .unwrap()
-            .into_parts();
+        let mut parts = get_with_query(query);
         signer
             .sign(&mut parts, SignablePayload::Bytes(b""), vector_now())
             .unwrap();
