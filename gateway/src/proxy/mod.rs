@@ -425,9 +425,9 @@ fn without_presign_params(query: &str) -> Cow<'_, str> {
     Cow::Owned(kept.join("&"))
 }
 
-/// Removes the hop-by-hop fields (RFC 9110 §7.6.1: the fixed list and the names `Connection`
-/// lists) and the fields `also` picks, in one pass over the names; the names to remove are
-/// kept on the stack when they are a few.
+/// Removes the hop-by-hop fields (RFC 9110 §7.6.1: the names `Connection` lists, then the
+/// fixed list) and the fields `also` picks, the latter in one pass over the names (those to
+/// remove kept on the stack when they are a few).
 fn strip_headers(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
     let listed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
@@ -436,11 +436,16 @@ fn strip_headers(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
+    // Removed by name (one look-up each): a long `Connection` list is not compared with every
+    // header.
+    for name in listed {
+        headers.remove(name);
+    }
     let mut few: [Option<HeaderName>; 8] = Default::default();
     let mut more = Vec::new();
     let mut found = 0;
     for name in headers.keys() {
-        if HOP_BY_HOP.contains(name) || listed.contains(name) || also(name) {
+        if HOP_BY_HOP.contains(name) || also(name) {
             match few.get_mut(found) {
                 Some(slot) => *slot = Some(name.clone()),
                 None => more.push(name.clone()),
@@ -450,5 +455,79 @@ fn strip_headers(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
     }
     for name in few.into_iter().flatten().chain(more) {
         headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn names(map: &HeaderMap) -> Vec<&str> {
+        let mut names: Vec<&str> = map.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn hop_by_hop_and_listed_fields_go_with_those_picked() {
+        let mut map = headers(&[
+            ("connection", "X-Drop, keep-alive"),
+            ("connection", "x-also"),
+            ("x-drop", "1"),
+            ("x-also", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("proxy-authorization", "Basic x"),
+            ("te", "gzip"),
+            ("upgrade", "h2c"),
+            ("authorization", "AWS4-HMAC-SHA256 ..."),
+            ("x-sigv4-account", "forged"),
+            ("x-keep", "1"),
+            ("accept", "*/*"),
+        ]);
+        strip_headers(&mut map, |name| {
+            name == AUTHORIZATION || is_identity_lookalike(name.as_str())
+        });
+        assert_eq!(names(&map), ["accept", "x-keep"]);
+    }
+
+    #[test]
+    fn more_fields_to_remove_than_the_stack_holds() {
+        let pairs: Vec<(String, &str)> = (0..20).map(|i| (format!("x-sigv4-{i}"), "v")).collect();
+        let mut pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        pairs.push(("x-keep", "1"));
+        let mut map = headers(&pairs);
+        strip_headers(&mut map, |name| is_identity_lookalike(name.as_str()));
+        assert_eq!(names(&map), ["x-keep"]);
+    }
+
+    /// A `Connection` list as long as a request head allows: the fields it names go (each
+    /// removed by name, not compared with every header), the others stay.
+    #[test]
+    fn a_long_connection_list_removes_the_fields_it_names() {
+        let list = (0..10_000)
+            .map(|i| format!("x-{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut pairs = vec![
+            ("connection", list.as_str()),
+            ("x-17", "1"),
+            ("x-keep", "1"),
+        ];
+        pairs.push(("x-9999", "1"));
+        let mut map = headers(&pairs);
+        strip_headers(&mut map, |_| false);
+        assert_eq!(names(&map), ["x-keep"]);
     }
 }
